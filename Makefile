@@ -1,0 +1,55 @@
+# spotify-charts: `make demo` runs the pipeline on the built-in sample charts; `make test` runs every test.
+# Both create .venv and install the pinned project on first use.
+
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+MANIFEST := dbt/target/manifest.json
+export DAGSTER_HOME := $(CURDIR)/.dagster_home
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+START ?=
+END ?=
+
+.PHONY: install manifest demo test lint bench dev clean
+
+$(INSTALLED): pyproject.toml requirements.lock
+	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON) (set PYTHON=...)"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check uv==0.13.9
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements.lock -e . --no-deps
+	@touch $@
+
+install: $(INSTALLED)
+
+$(MANIFEST): $(INSTALLED) $(shell find dbt/models dbt/macros dbt/tests -type f 2>/dev/null) dbt/dbt_project.yml dbt/profiles.yml
+	$(VENV)/bin/dagster-dbt project prepare-and-package --file spotify_charts/dbt_project.py
+	@touch $@
+
+manifest: $(MANIFEST)
+
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+	@mkdir -p $(DAGSTER_HOME)
+	cp dagster.yaml $@
+
+demo: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
+	$(PY) -m spotify_charts.cli demo $(if $(START),--start $(START)) $(if $(END),--end $(END))
+
+test: $(MANIFEST)
+	$(PY) -m pytest -q
+	$(MAKE) --no-print-directory lint
+
+lint: $(INSTALLED)
+	$(VENV)/bin/ruff check spotify_charts spotify_charts_tests
+	$(VENV)/bin/sqlfluff lint dbt --disable-progress-bar
+
+bench: $(MANIFEST)
+	$(PY) -m spotify_charts_tests.bench
+
+dev: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
+	exec $(VENV)/bin/dagster dev -w workspace.yaml
+
+clean:
+	rm -rf $(VENV) dbt/target dbt/logs $(DAGSTER_HOME)

@@ -1,0 +1,1 @@
+"""Assets by layer: raw snapshots, warehouse staging, dbt models."""

@@ -1,0 +1,41 @@
+"""dbt layer: the models in `dbt/`. Date-partitioned models run with the partition's date range."""
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+
+from spotify_charts.dbt_project import dbt_project
+from spotify_charts.partitions import chart_date_partitions, partition_dates
+from spotify_charts.resources import WarehouseResource
+
+DAILY_SELECTION = "tag:daily"
+
+
+class ChartsDbtTranslator(DagsterDbtTranslator):
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        return "dbt_" + dbt_resource_props["fqn"][1] if len(dbt_resource_props["fqn"]) > 2 else "dbt"
+
+
+def dbt_date_vars(start: str, end: str) -> list[str]:
+    """dbt's `--vars` for a date range (inclusive ISO dates)."""
+    return ["--vars", json.dumps({"min_date": start, "max_date": end})]
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    select=DAILY_SELECTION,
+    partitions_def=chart_date_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    dagster_dbt_translator=ChartsDbtTranslator(),
+    project=dbt_project,
+)
+def daily_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    """The staging views and the incremental fact table, built for the run's chart dates."""
+    dates = partition_dates(context)
+    args = ["build", *dbt_date_vars(dates[0].isoformat(), dates[-1].isoformat())]
+    with warehouse.dbt_environment():
+        invocation = dbt.cli(args, context=context)
+    yield from invocation.stream()

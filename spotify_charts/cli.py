@@ -1,0 +1,95 @@
+"""Command line for `make demo`: check the date window, run every asset as one backfill, report.
+
+Usage: python -m spotify_charts.cli demo [--start YYYY-MM-DD] [--end YYYY-MM-DD]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+
+from spotify_charts.regions import RegionConfigError, parse_regions
+
+FIRST_DATE = dt.date(2017, 1, 1)
+
+
+class DateRangeError(ValueError):
+    pass
+
+
+def demo_window(start: str | None, end: str | None, today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """The demo's chart dates: default the 365 days ending yesterday (UTC); errors say what is wrong."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    yesterday = today - dt.timedelta(days=1)
+
+    def parse(name: str, value: str) -> dt.date:
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise DateRangeError(f"{name}={value!r} is not a date (YYYY-MM-DD)") from None
+
+    last = parse("END", end) if end else yesterday
+    first = parse("START", start) if start else last - dt.timedelta(days=364)
+    if first < FIRST_DATE:
+        raise DateRangeError(f"START={first} is before the first Spotify daily charts ({FIRST_DATE})")
+    if last > yesterday:
+        raise DateRangeError(f"END={last} is in the future: the latest complete chart date is {yesterday} (UTC)")
+    if first > last:
+        raise DateRangeError(f"START={first} is after END={last}")
+    return first, last
+
+
+def _report(data_dir: Path, warehouse: Path) -> str:
+    lines = [f"Raw snapshots: {data_dir / 'raw' / 'spotify-charts'}"]
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        lines.append(f"Warehouse:     {warehouse}")
+        for table in ("staging.chart_entries", "staging.chart_entry_artists", "main.fct_chart_entries"):
+            rows, first, last = con.execute(
+                f"select count(*), min(chart_date), max(chart_date) from {table}"
+            ).fetchone()
+            lines.append(f"  {table:<30} {rows:>10,} rows  {first} .. {last}")
+    lines.append("Explore: make dev (Dagster UI), or duckdb " + str(warehouse))
+    return "\n".join(lines)
+
+
+def demo(start: str | None, end: str | None) -> int:
+    try:
+        first, last = demo_window(start, end)
+        parse_regions(os.environ.get("SPOTIFY_CHARTS_REGIONS"))
+    except (DateRangeError, RegionConfigError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"Materialising every asset for {first} .. {last} as one run", flush=True)
+    command = [
+        str(Path(sys.executable).with_name("dagster")), "asset", "materialize",
+        "-m", "spotify_charts.definitions", "--select", "*",
+        "--partition-range", f"{first}...{last}",
+    ]
+    result = subprocess.run(command, check=False)
+    if result.returncode:
+        print("error: the run failed; see the log above", file=sys.stderr)
+        return result.returncode
+    data_dir = Path(os.environ.get("SPOTIFY_CHARTS_DATA_DIR") or "data").resolve()
+    warehouse = Path(os.environ.get("SPOTIFY_CHARTS_DUCKDB_PATH") or data_dir / "warehouse.duckdb").resolve()
+    print(_report(data_dir, warehouse))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="spotify_charts.cli")
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo_parser = sub.add_parser("demo", help="run every asset for a window of chart dates")
+    demo_parser.add_argument("--start")
+    demo_parser.add_argument("--end")
+    args = parser.parse_args(argv)
+    return demo(args.start, args.end)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,16 @@
+"""The one partitioning of the platform: a chart date (a UTC day) from the first Spotify daily charts on."""
+
+import datetime as dt
+
+import dagster as dg
+
+FIRST_CHART_DATE = "2017-01-01"
+
+chart_date_partitions = dg.DailyPartitionsDefinition(start_date=FIRST_CHART_DATE, timezone="UTC")
+
+
+def partition_dates(context: dg.AssetExecutionContext) -> list[dt.date]:
+    """Every chart date in the run's partition range (one date for a single partition)."""
+    window = context.partition_time_window
+    days = (window.end - window.start).days
+    return [window.start.date() + dt.timedelta(days=i) for i in range(days)]

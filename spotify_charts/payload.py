@@ -1,0 +1,320 @@
+"""Parse raw chart snapshots (gzipped API payloads) into the two staging tables, as Arrow tables.
+
+The hot path hands every payload of a load to Arrow's multithreaded JSON reader at once and
+flattens the nested entries with Arrow compute: no Python loop per entry. Anything the fast path
+rejects is parsed again one payload at a time, so the error names the snapshot and the problem.
+
+Plain module (no Dagster import).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import io
+import zlib
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pa_json
+
+SOURCES = ("sample", "api", "csv")
+_TRACK_PREFIX = "spotify:track:"
+_ARTIST_PREFIX = "spotify:artist:"
+
+_ARTIST = pa.struct([("name", pa.string()), ("spotifyUri", pa.string())])
+_ENTRY = pa.struct([
+    ("chartEntryData", pa.struct([
+        ("currentRank", pa.int64()),
+        ("previousRank", pa.int64()),
+        ("peakRank", pa.int64()),
+        ("peakDate", pa.string()),
+        ("appearancesOnChart", pa.int64()),
+        ("consecutiveAppearancesOnChart", pa.int64()),
+        ("rankingMetric", pa.struct([("value", pa.string()), ("type", pa.string())])),
+        ("entryStatus", pa.string()),
+        ("entryRank", pa.int64()),
+        ("entryDate", pa.string()),
+    ])),
+    ("trackMetadata", pa.struct([
+        ("trackName", pa.string()),
+        ("trackUri", pa.string()),
+        ("displayImageUri", pa.string()),
+        ("artists", pa.list_(_ARTIST)),
+        ("labels", pa.list_(pa.struct([("name", pa.string())]))),
+        ("releaseDate", pa.string()),
+    ])),
+])
+# Only what staging needs; everything else the service sends stays in the raw snapshot.
+PAYLOAD_SCHEMA = pa.schema([("entries", pa.list_(_ENTRY))])
+
+CHART_ENTRIES_SCHEMA = pa.schema([
+    ("chart_id", pa.string()),
+    ("chart_date", pa.date32()),
+    ("rank", pa.int32()),
+    ("track_id", pa.string()),
+    ("track_name", pa.string()),
+    ("artist_names", pa.string()),
+    ("streams", pa.int64()),
+    ("previous_rank", pa.int32()),
+    ("peak_rank", pa.int32()),
+    ("peak_date", pa.date32()),
+    ("appearances_on_chart", pa.int32()),
+    ("consecutive_appearances_on_chart", pa.int32()),
+    ("entry_status", pa.string()),
+    ("entry_rank", pa.int32()),
+    ("entry_date", pa.date32()),
+    ("release_date", pa.date32()),
+    ("label_names", pa.string()),
+    ("image_url", pa.string()),
+    ("source", pa.string()),
+    ("loaded_at", pa.timestamp("us", tz="UTC")),
+])
+CHART_ENTRY_ARTISTS_SCHEMA = pa.schema([
+    ("chart_id", pa.string()),
+    ("chart_date", pa.date32()),
+    ("rank", pa.int32()),
+    ("track_id", pa.string()),
+    ("artist_position", pa.int32()),
+    ("artist_id", pa.string()),
+    ("artist_name", pa.string()),
+])
+
+
+class SnapshotError(ValueError):
+    """A raw snapshot that cannot be loaded; the message names the snapshot and the problem."""
+
+    def __init__(self, location: str, problem: str) -> None:
+        super().__init__(f"{location}: {problem}")
+        self.location = location
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One stored payload: which chart and date it is, where it came from, and its gzipped bytes."""
+
+    chart_id: str
+    chart_date: dt.date
+    source: str
+    location: str  # the store's URI of the file, for error messages
+    data: bytes
+
+
+@dataclass(frozen=True)
+class ChartTables:
+    entries: pa.Table  # CHART_ENTRIES_SCHEMA
+    artists: pa.Table  # CHART_ENTRY_ARTISTS_SCHEMA
+
+
+def _decompress(snapshot: Snapshot) -> bytes:
+    try:
+        text = gzip.decompress(snapshot.data)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise SnapshotError(snapshot.location, f"not a gzip file ({exc})") from None
+    text = text.strip()
+    if b"\n" in text:  # pretty-printed: the batch reader wants one document per line
+        text = orjson.dumps(_load_json(snapshot, text))
+    return text
+
+
+def _load_json(snapshot: Snapshot, text: bytes) -> object:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise SnapshotError(snapshot.location, f"not valid JSON ({exc})") from None
+
+
+def check_payload(location: str, payload: object) -> int:
+    """Validate one decoded payload's structure; return its number of entries.
+
+    Checks what staging relies on: an `entries` list whose items have an integer rank and a track
+    URI, with no rank twice. Extra and optional fields are not checked.
+    """
+    if not isinstance(payload, dict) or "entries" not in payload:
+        raise SnapshotError(location, "payload has no 'entries' field")
+    entries = payload["entries"]
+    if not isinstance(entries, list):
+        raise SnapshotError(location, f"'entries' is a {type(entries).__name__}, not a list")
+    seen: set[int] = set()
+    for position, entry in enumerate(entries):
+        rank = (entry.get("chartEntryData") or {}).get("currentRank") if isinstance(entry, dict) else None
+        if not isinstance(rank, int) or isinstance(rank, bool) or rank < 1:
+            raise SnapshotError(location, f"entry {position} has no valid chartEntryData.currentRank ({rank!r})")
+        uri = (entry.get("trackMetadata") or {}).get("trackUri")
+        if not isinstance(uri, str) or not uri.startswith(_TRACK_PREFIX) or len(uri) == len(_TRACK_PREFIX):
+            raise SnapshotError(location, f"entry {position} (rank {rank}) has no track URI ({uri!r})")
+        value = ((entry["chartEntryData"].get("rankingMetric") or {}).get("value"))
+        if value is not None and not str(value).isdigit():
+            raise SnapshotError(location, f"entry {position} (rank {rank}) has a non-numeric rankingMetric.value {value!r}")
+        if rank in seen:
+            raise SnapshotError(location, f"rank {rank} appears more than once")
+        seen.add(rank)
+    return len(entries)
+
+
+_PARSE_OPTIONS = pa_json.ParseOptions(explicit_schema=PAYLOAD_SCHEMA, unexpected_field_behavior="ignore")
+_READ_OPTIONS = pa_json.ReadOptions(block_size=4 << 20, use_threads=False)
+_GZIP_NEWLINE = gzip.compress(b"\n")
+_CHUNK = 48  # snapshots per reader task; small enough to keep both cores busy
+
+
+def _read_fast(chunk: Sequence[Snapshot]) -> pa.Table:
+    """Decompress and parse a chunk inside Arrow: one gzip stream of all members, newline-separated."""
+    stream = pa.input_stream(pa.BufferReader(_GZIP_NEWLINE.join(s.data for s in chunk)), compression="gzip")
+    return pa_json.read_json(stream, read_options=_READ_OPTIONS, parse_options=_PARSE_OPTIONS)
+
+
+def _read_checked(chunk: Sequence[Snapshot]) -> pa.Table:
+    """The slow path, one snapshot at a time, so that an error names its snapshot."""
+    texts = [_decompress(snapshot) for snapshot in chunk]
+    for snapshot, text in zip(chunk, texts):
+        check_payload(snapshot.location, _load_json(snapshot, text))
+        try:
+            pa_json.read_json(io.BytesIO(text), parse_options=_PARSE_OPTIONS)
+        except pa.ArrowInvalid as exc:
+            raise SnapshotError(snapshot.location, f"a field has an unexpected type ({exc})") from None
+    return pa_json.read_json(io.BytesIO(b"\n".join(texts)), read_options=_READ_OPTIONS, parse_options=_PARSE_OPTIONS)
+
+
+def _read_chunk(chunk: Sequence[Snapshot]) -> pa.Table:
+    try:
+        table = _read_fast(chunk)
+        if table.num_rows == len(chunk):
+            return table
+    except (pa.ArrowInvalid, OSError):
+        pass
+    # Corrupt gzip, invalid JSON or a pretty-printed payload: find out which, and say so.
+    return _read_checked(chunk)
+
+
+def _strip_prefix(uris: pa.Array, prefix: str) -> pa.Array:
+    return pc.if_else(pc.starts_with(uris, prefix), pc.utf8_slice_codeunits(uris, len(prefix)), pa.nulls(len(uris), pa.string()))
+
+
+def _join_names(lists: pa.ListArray, field: str) -> pa.Array:
+    names = pa.ListArray.from_arrays(lists.offsets, lists.values.field(field), mask=lists.is_null())
+    joined = pc.binary_join(names, ", ")
+    return joined
+
+
+def _to_date(strings: pa.Array) -> pa.Array:
+    """ISO dates; anything unparsable (a year alone, an empty string) becomes null."""
+    return pc.cast(pc.strptime(strings, format="%Y-%m-%d", unit="s", error_is_null=True), pa.date32())
+
+
+def parse_snapshots(snapshots: Sequence[Snapshot], loaded_at: dt.datetime | None = None) -> ChartTables:
+    """Parse snapshots into staging rows; SnapshotError names the first bad one."""
+    loaded_at = loaded_at or dt.datetime.now(dt.UTC)
+    for snapshot in snapshots:
+        if snapshot.source not in SOURCES:
+            raise SnapshotError(snapshot.location, f"unknown source {snapshot.source!r}")
+    chunks = [snapshots[i : i + _CHUNK] for i in range(0, len(snapshots), _CHUNK)]
+    # Arrow releases the GIL: two threads keep both cores busy decompressing and parsing.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        parts = list(pool.map(lambda chunk: _flatten(chunk, _read_chunk(chunk), loaded_at), chunks))
+    if not parts:
+        return ChartTables(CHART_ENTRIES_SCHEMA.empty_table(), CHART_ENTRY_ARTISTS_SCHEMA.empty_table())
+    return ChartTables(
+        pa.concat_tables([p.entries for p in parts]),
+        pa.concat_tables([p.artists for p in parts]),
+    )
+
+
+def _flatten(snapshots: Sequence[Snapshot], table: pa.Table, loaded_at: dt.datetime) -> ChartTables:
+    """Turn parsed payloads (one row each, nested entries) into the two staging tables."""
+    docs = table.column("entries").combine_chunks()
+    missing = np.flatnonzero(docs.is_null().to_numpy(zero_copy_only=False))
+    if len(missing):
+        raise SnapshotError(snapshots[int(missing[0])].location, "payload has no 'entries' list")
+    entries = docs.flatten()
+    parent = pc.list_parent_indices(docs).to_numpy()
+    data = entries.field("chartEntryData")
+    meta = entries.field("trackMetadata")
+    rank = data.field("currentRank")
+    uri = meta.field("trackUri")
+    _check_entries(snapshots, parent, rank, uri)
+
+    track_id = _strip_prefix(uri, _TRACK_PREFIX)
+    metric = data.field("rankingMetric")
+    try:
+        streams = pc.cast(metric.field("value"), pa.int64())
+    except pa.ArrowInvalid:
+        _read_checked(snapshots)  # names the snapshot with the non-numeric value
+        raise
+    streams = pc.if_else(pc.equal(metric.field("type"), "STREAMS"), streams, pa.nulls(len(streams), pa.int64()))
+    previous = data.field("previousRank")
+    parent_arrow = pa.array(parent)
+    chart_ids = pa.array([s.chart_id for s in snapshots]).take(parent_arrow)
+    chart_dates = pa.array([s.chart_date for s in snapshots], pa.date32()).take(parent_arrow)
+    n = len(entries)
+    entry_table = pa.Table.from_arrays(
+        [
+            chart_ids,
+            chart_dates,
+            pc.cast(rank, pa.int32()),
+            track_id,
+            meta.field("trackName"),
+            _join_names(meta.field("artists"), "name"),
+            streams,
+            pc.cast(pc.if_else(pc.greater(previous, 0), previous, pa.nulls(n, pa.int64())), pa.int32()),
+            pc.cast(data.field("peakRank"), pa.int32()),
+            _to_date(data.field("peakDate")),
+            pc.cast(data.field("appearancesOnChart"), pa.int32()),
+            pc.cast(data.field("consecutiveAppearancesOnChart"), pa.int32()),
+            data.field("entryStatus"),
+            pc.cast(data.field("entryRank"), pa.int32()),
+            _to_date(data.field("entryDate")),
+            _to_date(meta.field("releaseDate")),
+            _join_names(meta.field("labels"), "name"),
+            meta.field("displayImageUri"),
+            pa.array([s.source for s in snapshots]).take(parent_arrow),
+            pa.array(np.full(n, np.datetime64(loaded_at.replace(tzinfo=None), "us")), pa.timestamp("us", tz="UTC")),
+        ],
+        schema=CHART_ENTRIES_SCHEMA,
+    )
+
+    artists = meta.field("artists")
+    flat = artists.flatten()
+    owner = pc.list_parent_indices(artists).to_numpy()
+    offsets = artists.offsets.to_numpy()
+    position = np.arange(len(flat), dtype=np.int64) - (offsets[owner] - offsets[0]) + 1
+    owner_arrow = pa.array(owner)
+    artist_table = pa.Table.from_arrays(
+        [
+            chart_ids.take(owner_arrow),
+            chart_dates.take(owner_arrow),
+            entry_table.column("rank").take(owner_arrow),
+            track_id.take(owner_arrow),
+            pa.array(position.astype(np.int32)),
+            _strip_prefix(flat.field("spotifyUri"), _ARTIST_PREFIX),
+            flat.field("name"),
+        ],
+        schema=CHART_ENTRY_ARTISTS_SCHEMA,
+    )
+    return ChartTables(entry_table, artist_table)
+
+
+def _check_entries(snapshots: Sequence[Snapshot], parent: np.ndarray, rank: pa.Array, uri: pa.Array) -> None:
+    """Every entry has a rank and a track URI; no snapshot has a rank twice."""
+    ranks = rank.to_numpy(zero_copy_only=False)
+    bad_rank = np.flatnonzero(rank.is_null().to_numpy(zero_copy_only=False) | ~(np.nan_to_num(ranks, nan=0) >= 1))
+    if len(bad_rank):
+        i = int(bad_rank[0])
+        raise SnapshotError(snapshots[parent[i]].location, f"an entry has no valid chartEntryData.currentRank ({rank[i].as_py()!r})")
+    valid_uri = pc.fill_null(pc.and_(pc.starts_with(uri, _TRACK_PREFIX), pc.greater(pc.utf8_length(uri), len(_TRACK_PREFIX))), False)
+    bad_uri = np.flatnonzero(~valid_uri.to_numpy(zero_copy_only=False))
+    if len(bad_uri):
+        i = int(bad_uri[0])
+        raise SnapshotError(snapshots[parent[i]].location, f"the entry ranked {rank[i].as_py()} has no track URI ({uri[i].as_py()!r})")
+    key = parent.astype(np.int64) * (1 << 32) + ranks.astype(np.int64)
+    ordered = np.sort(key)
+    dupes = np.flatnonzero(ordered[1:] == ordered[:-1])
+    if len(dupes):
+        k = int(ordered[dupes[0]])
+        raise SnapshotError(snapshots[k >> 32].location, f"rank {k & 0xFFFFFFFF} appears more than once")

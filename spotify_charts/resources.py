@@ -1,0 +1,116 @@
+"""Dagster resources: the chart source, the raw store and the warehouse, chosen in one place.
+
+`build_resources` is that place: it reads which implementations the environment asks for and
+wires each setting to its environment variable with `dg.EnvVar`, so values are resolved at run
+time and secrets are never shown in the UI.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from spotify_charts.dbt_project import dbt_project
+from spotify_charts.regions import DEFAULT_REGIONS, daily_alias, parse_regions
+from spotify_charts.sources import ChartSource, make_source
+from spotify_charts.stores import LocalRawStore, RawStore
+from spotify_charts.warehouse import DuckDBWarehouse, Warehouse
+
+DEFAULT_DATA_DIR = "data"
+
+
+class ChartSourceResource(dg.ConfigurableResource):
+    """Which charts to collect (region codes) and where to get them from."""
+
+    source: str = "sample"
+    regions: str = ",".join(DEFAULT_REGIONS)
+
+    def aliases(self) -> list[str]:
+        """The configured charts' aliases; RegionConfigError for an unknown region code."""
+        return [daily_alias(code) for code in parse_regions(self.regions)]
+
+    def get_source(self) -> ChartSource:
+        return make_source(self.source)
+
+
+class RawStoreResource(dg.ConfigurableResource):
+    """Where raw snapshots (and other files the platform publishes) are kept."""
+
+    def get_store(self) -> RawStore:
+        raise NotImplementedError
+
+
+class LocalRawStoreResource(RawStoreResource):
+    data_dir: str = DEFAULT_DATA_DIR
+
+    def get_store(self) -> RawStore:
+        return LocalRawStore(self.data_dir)
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The warehouse holding the staging tables and dbt's models."""
+
+    def get_warehouse(self) -> Warehouse:
+        raise NotImplementedError
+
+    @contextmanager
+    def dbt_environment(self) -> Iterator[None]:
+        """Point dbt's profile at this warehouse while dbt is started in this block.
+
+        dbt runs in a subprocess that inherits this process's environment.
+        """
+        patch = self.get_warehouse().dbt_env()
+        saved = {name: os.environ.get(name) for name in patch}
+        os.environ.update(patch)
+        try:
+            yield
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+
+class DuckDBWarehouseResource(WarehouseResource):
+    path: str = str(Path(DEFAULT_DATA_DIR) / "warehouse.duckdb")
+
+    def get_warehouse(self) -> DuckDBWarehouse:
+        return DuckDBWarehouse(self.path)
+
+
+def dbt_executable() -> str:
+    """dbt from this interpreter's environment (a venv need not be on PATH), else from PATH."""
+    beside = Path(sys.executable).with_name("dbt")
+    return str(beside) if beside.exists() else "dbt"
+
+
+def _setting(env: Mapping[str, str], name: str, default: str) -> str | dg.EnvVar:
+    """The variable as a `dg.EnvVar` when it is set (resolved at run time), else the default."""
+    return dg.EnvVar(name) if env.get(name) else default
+
+
+def build_resources(env: Mapping[str, str] | None = None) -> dict[str, dg.ConfigurableResource]:
+    """The resources for the environment's settings (see README, Configuration)."""
+    env = os.environ if env is None else env
+    data_dir = env.get("SPOTIFY_CHARTS_DATA_DIR") or DEFAULT_DATA_DIR
+    warehouse_kind = env.get("SPOTIFY_CHARTS_WAREHOUSE") or "duckdb"
+    if warehouse_kind != "duckdb":
+        raise ValueError(f"SPOTIFY_CHARTS_WAREHOUSE={warehouse_kind!r} is not supported yet; valid: duckdb")
+    return {
+        "chart_source": ChartSourceResource(
+            source=_setting(env, "SPOTIFY_CHARTS_SOURCE", "sample"),
+            regions=_setting(env, "SPOTIFY_CHARTS_REGIONS", ",".join(DEFAULT_REGIONS)),
+        ),
+        "raw_store": LocalRawStoreResource(data_dir=_setting(env, "SPOTIFY_CHARTS_DATA_DIR", DEFAULT_DATA_DIR)),
+        "warehouse": DuckDBWarehouseResource(
+            path=_setting(env, "SPOTIFY_CHARTS_DUCKDB_PATH", str(Path(data_dir) / "warehouse.duckdb"))
+        ),
+        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
+    }

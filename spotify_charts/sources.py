@@ -1,0 +1,49 @@
+"""Chart sources: where chart payloads come from. Only the built-in sample source for now.
+
+Plain module (no Dagster import).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Protocol
+
+import orjson
+
+from spotify_charts.sample import sample_chart
+
+
+@dataclass(frozen=True)
+class FetchedChart:
+    """One chart payload exactly as the source sent it, and how many entries it has."""
+
+    body: bytes
+    entries: int
+
+
+class ChartSource(Protocol):
+    name: str  # recorded with each snapshot and in staging's `source` column
+
+    def fetch(self, alias: str, chart_date: dt.date) -> FetchedChart | None:
+        """The chart for that alias and date, or None when the source has no such chart."""
+        ...
+
+
+class SampleSource:
+    """Deterministic simulated charts (see `spotify_charts.sample`): no account, no network."""
+
+    name = "sample"
+
+    def fetch(self, alias: str, chart_date: dt.date) -> FetchedChart:
+        chart = sample_chart(alias, chart_date)
+        return FetchedChart(orjson.dumps(chart), len(chart["entries"]))
+
+
+SOURCE_NAMES = ("sample",)
+
+
+def make_source(name: str) -> ChartSource:
+    if name == "sample":
+        return SampleSource()
+    raise ValueError(f"SPOTIFY_CHARTS_SOURCE={name!r} is not a known source; valid: {', '.join(SOURCE_NAMES)}")

@@ -1,0 +1,95 @@
+"""Where raw chart snapshots live: an interface, and the local-folder store used by default.
+
+A later S3 store implements the same interface. Plain module (no Dagster import).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+import orjson
+
+RAW_PREFIX = "raw/spotify-charts"
+
+
+def snapshot_key(alias: str, chart_date: dt.date) -> str:
+    """The store key of one chart's snapshot for one date."""
+    return f"{RAW_PREFIX}/{alias}/{chart_date.isoformat()}.json.gz"
+
+
+class RawStore(ABC):
+    """Keyed blobs, each with a small dict of string metadata; writes are atomic."""
+
+    @abstractmethod
+    def exists(self, key: str) -> bool: ...
+
+    @abstractmethod
+    def read(self, key: str) -> bytes:
+        """The blob's bytes; FileNotFoundError when there is none."""
+
+    @abstractmethod
+    def read_metadata(self, key: str) -> dict[str, str]:
+        """The metadata written with the blob ({} when none was)."""
+
+    @abstractmethod
+    def write(self, key: str, data: bytes, metadata: dict[str, str] | None = None) -> None:
+        """Store the blob so that no reader ever sees a partial one under `key`."""
+
+    @abstractmethod
+    def uri(self, key: str) -> str:
+        """Where the blob is, for people and error messages."""
+
+
+class LocalRawStore(RawStore):
+    """Blobs as files under a folder; metadata in a JSON file beside each blob."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root).resolve()
+
+    def path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if self.root not in path.parents:
+            raise ValueError(f"store key escapes the data folder: {key!r}")
+        return path
+
+    def _metadata_path(self, key: str) -> Path:
+        path = self.path(key)
+        return path.with_name(f".{path.name}.meta.json")
+
+    def exists(self, key: str) -> bool:
+        return self.path(key).is_file()
+
+    def read(self, key: str) -> bytes:
+        return self.path(key).read_bytes()
+
+    def read_metadata(self, key: str) -> dict[str, str]:
+        try:
+            return orjson.loads(self._metadata_path(key).read_bytes())
+        except FileNotFoundError:
+            return {}
+
+    def write(self, key: str, data: bytes, metadata: dict[str, str] | None = None) -> None:
+        path = self.path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Metadata first: the blob's rename is the commit point.
+        _atomic_write(self._metadata_path(key), orjson.dumps(metadata or {}))
+        _atomic_write(path, data)
+
+    def uri(self, key: str) -> str:
+        return str(self.path(key))
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write to a temporary file in the same folder, then rename it over the final name."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,100 @@
+"""The warehouse's staging tables: an interface, and the DuckDB warehouse used by default.
+
+A later Redshift/Postgres warehouse implements the same interface. Plain module (no Dagster import).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from spotify_charts.payload import CHART_ENTRIES_SCHEMA, CHART_ENTRY_ARTISTS_SCHEMA, ChartTables
+
+STAGING_SCHEMA = "staging"
+TABLES = {"chart_entries": CHART_ENTRIES_SCHEMA, "chart_entry_artists": CHART_ENTRY_ARTISTS_SCHEMA}
+
+_DUCKDB_TYPES = {
+    pa.string(): "varchar",
+    pa.date32(): "date",
+    pa.int32(): "integer",
+    pa.int64(): "bigint",
+    pa.timestamp("us", tz="UTC"): "timestamp with time zone",
+}
+
+
+class Warehouse(ABC):
+    @abstractmethod
+    def replace_charts(self, chart_ids: Sequence[str], start: dt.date, end: dt.date, tables: ChartTables) -> None:
+        """Replace the staging rows of these charts from start to end (inclusive) with `tables`,
+        in one transaction: on failure the previous rows stay."""
+
+    @abstractmethod
+    def dbt_env(self) -> dict[str, str]:
+        """Environment variables that point the dbt profile at this warehouse."""
+
+
+def _create_table_sql(name: str, schema: pa.Schema) -> str:
+    columns = ",\n    ".join(f"{field.name} {_DUCKDB_TYPES[field.type]}" for field in schema)
+    return f"create table if not exists {STAGING_SCHEMA}.{name} (\n    {columns}\n)"
+
+
+def check_rows_in_scope(chart_ids: Sequence[str], start: dt.date, end: dt.date, tables: ChartTables) -> None:
+    """Refuse rows outside the charts and dates being replaced: they would survive a re-run twice."""
+    for name, table in (("chart_entries", tables.entries), ("chart_entry_artists", tables.artists)):
+        if table.num_rows == 0:
+            continue
+        charts = set(pc.unique(table.column("chart_id")).to_pylist())
+        stray = charts - set(chart_ids)
+        dates = pc.min_max(table.column("chart_date")).as_py()
+        if stray or dates["min"] < start or dates["max"] > end:
+            raise ValueError(
+                f"{name} rows outside the replaced scope ({start}..{end}, {sorted(chart_ids)}): "
+                f"charts {sorted(stray)}, dates {dates['min']}..{dates['max']}"
+            )
+
+
+class DuckDBWarehouse(Warehouse):
+    """Staging tables in one DuckDB file, loaded from Arrow tables in a single transaction."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path).resolve()
+
+    def connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        return duckdb.connect(str(self.path), read_only=read_only)
+
+    def ensure_tables(self, con: duckdb.DuckDBPyConnection) -> None:
+        con.execute(f"create schema if not exists {STAGING_SCHEMA}")
+        for name, schema in TABLES.items():
+            con.execute(_create_table_sql(name, schema))
+
+    def replace_charts(self, chart_ids: Sequence[str], start: dt.date, end: dt.date, tables: ChartTables) -> None:
+        check_rows_in_scope(chart_ids, start, end, tables)
+        con = self.connect()
+        try:
+            self.ensure_tables(con)
+            con.begin()
+            for name, table in (("chart_entries", tables.entries), ("chart_entry_artists", tables.artists)):
+                con.execute(
+                    f"delete from {STAGING_SCHEMA}.{name} where chart_date between ? and ? and chart_id in ?",
+                    [start, end, list(chart_ids)],
+                )
+                con.register("incoming", table)
+                con.execute(f"insert into {STAGING_SCHEMA}.{name} by name select * from incoming")
+                con.unregister("incoming")
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+        finally:
+            con.close()
+
+    def dbt_env(self) -> dict[str, str]:
+        return {"SPOTIFY_CHARTS_WAREHOUSE": "duckdb", "SPOTIFY_CHARTS_DUCKDB_PATH": str(self.path)}
