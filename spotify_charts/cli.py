@@ -49,7 +49,7 @@ def _report(data_dir: Path, warehouse: Path) -> str:
     lines = [f"Raw snapshots: {data_dir / 'raw' / 'spotify-charts'}"]
     with duckdb.connect(str(warehouse), read_only=True) as con:
         lines.append(f"Warehouse:     {warehouse}")
-        for table in ("staging.chart_entries", "staging.chart_entry_artists", "main.fct_chart_entries"):
+        for table in ("staging.chart_entries", "staging.chart_entry_artists", "marts.fct_chart_entries"):
             rows, first, last = con.execute(
                 f"select count(*), min(chart_date), max(chart_date) from {table}"
             ).fetchone()
@@ -67,9 +67,15 @@ def demo(start: str | None, end: str | None) -> int:
         return 2
     print(f"Materialising every asset for {first} .. {last} as one run", flush=True)
     command = [
-        str(Path(sys.executable).with_name("dagster")), "asset", "materialize",
-        "-m", "spotify_charts.definitions", "--select", "*",
-        "--partition-range", f"{first}...{last}",
+        str(Path(sys.executable).with_name("dagster")),
+        "asset",
+        "materialize",
+        "-m",
+        "spotify_charts.definitions",
+        "--select",
+        "*",
+        "--partition-range",
+        f"{first}...{last}",
     ]
     result = subprocess.run(command, check=False)
     if result.returncode:

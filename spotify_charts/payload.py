@@ -28,62 +28,78 @@ _TRACK_PREFIX = "spotify:track:"
 _ARTIST_PREFIX = "spotify:artist:"
 
 _ARTIST = pa.struct([("name", pa.string()), ("spotifyUri", pa.string())])
-_ENTRY = pa.struct([
-    ("chartEntryData", pa.struct([
-        ("currentRank", pa.int64()),
-        ("previousRank", pa.int64()),
-        ("peakRank", pa.int64()),
-        ("peakDate", pa.string()),
-        ("appearancesOnChart", pa.int64()),
-        ("consecutiveAppearancesOnChart", pa.int64()),
-        ("rankingMetric", pa.struct([("value", pa.string()), ("type", pa.string())])),
-        ("entryStatus", pa.string()),
-        ("entryRank", pa.int64()),
-        ("entryDate", pa.string()),
-    ])),
-    ("trackMetadata", pa.struct([
-        ("trackName", pa.string()),
-        ("trackUri", pa.string()),
-        ("displayImageUri", pa.string()),
-        ("artists", pa.list_(_ARTIST)),
-        ("labels", pa.list_(pa.struct([("name", pa.string())]))),
-        ("releaseDate", pa.string()),
-    ])),
-])
+_ENTRY = pa.struct(
+    [
+        (
+            "chartEntryData",
+            pa.struct(
+                [
+                    ("currentRank", pa.int64()),
+                    ("previousRank", pa.int64()),
+                    ("peakRank", pa.int64()),
+                    ("peakDate", pa.string()),
+                    ("appearancesOnChart", pa.int64()),
+                    ("consecutiveAppearancesOnChart", pa.int64()),
+                    ("rankingMetric", pa.struct([("value", pa.string()), ("type", pa.string())])),
+                    ("entryStatus", pa.string()),
+                    ("entryRank", pa.int64()),
+                    ("entryDate", pa.string()),
+                ]
+            ),
+        ),
+        (
+            "trackMetadata",
+            pa.struct(
+                [
+                    ("trackName", pa.string()),
+                    ("trackUri", pa.string()),
+                    ("displayImageUri", pa.string()),
+                    ("artists", pa.list_(_ARTIST)),
+                    ("labels", pa.list_(pa.struct([("name", pa.string())]))),
+                    ("releaseDate", pa.string()),
+                ]
+            ),
+        ),
+    ]
+)
 # Only what staging needs; everything else the service sends stays in the raw snapshot.
 PAYLOAD_SCHEMA = pa.schema([("entries", pa.list_(_ENTRY))])
 
-CHART_ENTRIES_SCHEMA = pa.schema([
-    ("chart_id", pa.string()),
-    ("chart_date", pa.date32()),
-    ("rank", pa.int32()),
-    ("track_id", pa.string()),
-    ("track_name", pa.string()),
-    ("artist_names", pa.string()),
-    ("streams", pa.int64()),
-    ("previous_rank", pa.int32()),
-    ("peak_rank", pa.int32()),
-    ("peak_date", pa.date32()),
-    ("appearances_on_chart", pa.int32()),
-    ("consecutive_appearances_on_chart", pa.int32()),
-    ("entry_status", pa.string()),
-    ("entry_rank", pa.int32()),
-    ("entry_date", pa.date32()),
-    ("release_date", pa.date32()),
-    ("label_names", pa.string()),
-    ("image_url", pa.string()),
-    ("source", pa.string()),
-    ("loaded_at", pa.timestamp("us", tz="UTC")),
-])
-CHART_ENTRY_ARTISTS_SCHEMA = pa.schema([
-    ("chart_id", pa.string()),
-    ("chart_date", pa.date32()),
-    ("rank", pa.int32()),
-    ("track_id", pa.string()),
-    ("artist_position", pa.int32()),
-    ("artist_id", pa.string()),
-    ("artist_name", pa.string()),
-])
+CHART_ENTRIES_SCHEMA = pa.schema(
+    [
+        ("chart_id", pa.string()),
+        ("chart_date", pa.date32()),
+        ("rank", pa.int32()),
+        ("track_id", pa.string()),
+        ("track_name", pa.string()),
+        ("artist_names", pa.string()),
+        ("streams", pa.int64()),
+        ("previous_rank", pa.int32()),
+        ("peak_rank", pa.int32()),
+        ("peak_date", pa.date32()),
+        ("appearances_on_chart", pa.int32()),
+        ("consecutive_appearances_on_chart", pa.int32()),
+        ("entry_status", pa.string()),
+        ("entry_rank", pa.int32()),
+        ("entry_date", pa.date32()),
+        ("release_date", pa.date32()),
+        ("label_names", pa.string()),
+        ("image_url", pa.string()),
+        ("source", pa.string()),
+        ("loaded_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+CHART_ENTRY_ARTISTS_SCHEMA = pa.schema(
+    [
+        ("chart_id", pa.string()),
+        ("chart_date", pa.date32()),
+        ("rank", pa.int32()),
+        ("track_id", pa.string()),
+        ("artist_position", pa.int32()),
+        ("artist_id", pa.string()),
+        ("artist_name", pa.string()),
+    ]
+)
 
 
 class SnapshotError(ValueError):
@@ -149,9 +165,11 @@ def check_payload(location: str, payload: object) -> int:
         uri = (entry.get("trackMetadata") or {}).get("trackUri")
         if not isinstance(uri, str) or not uri.startswith(_TRACK_PREFIX) or len(uri) == len(_TRACK_PREFIX):
             raise SnapshotError(location, f"entry {position} (rank {rank}) has no track URI ({uri!r})")
-        value = ((entry["chartEntryData"].get("rankingMetric") or {}).get("value"))
+        value = (entry["chartEntryData"].get("rankingMetric") or {}).get("value")
         if value is not None and not str(value).isdigit():
-            raise SnapshotError(location, f"entry {position} (rank {rank}) has a non-numeric rankingMetric.value {value!r}")
+            raise SnapshotError(
+                location, f"entry {position} (rank {rank}) has a non-numeric rankingMetric.value {value!r}"
+            )
         if rank in seen:
             raise SnapshotError(location, f"rank {rank} appears more than once")
         seen.add(rank)
@@ -194,7 +212,9 @@ def _read_chunk(chunk: Sequence[Snapshot]) -> pa.Table:
 
 
 def _strip_prefix(uris: pa.Array, prefix: str) -> pa.Array:
-    return pc.if_else(pc.starts_with(uris, prefix), pc.utf8_slice_codeunits(uris, len(prefix)), pa.nulls(len(uris), pa.string()))
+    return pc.if_else(
+        pc.starts_with(uris, prefix), pc.utf8_slice_codeunits(uris, len(prefix)), pa.nulls(len(uris), pa.string())
+    )
 
 
 def _join_names(lists: pa.ListArray, field: str) -> pa.Array:
@@ -306,12 +326,18 @@ def _check_entries(snapshots: Sequence[Snapshot], parent: np.ndarray, rank: pa.A
     bad_rank = np.flatnonzero(rank.is_null().to_numpy(zero_copy_only=False) | ~(np.nan_to_num(ranks, nan=0) >= 1))
     if len(bad_rank):
         i = int(bad_rank[0])
-        raise SnapshotError(snapshots[parent[i]].location, f"an entry has no valid chartEntryData.currentRank ({rank[i].as_py()!r})")
-    valid_uri = pc.fill_null(pc.and_(pc.starts_with(uri, _TRACK_PREFIX), pc.greater(pc.utf8_length(uri), len(_TRACK_PREFIX))), False)
+        raise SnapshotError(
+            snapshots[parent[i]].location, f"an entry has no valid chartEntryData.currentRank ({rank[i].as_py()!r})"
+        )
+    valid_uri = pc.fill_null(
+        pc.and_(pc.starts_with(uri, _TRACK_PREFIX), pc.greater(pc.utf8_length(uri), len(_TRACK_PREFIX))), False
+    )
     bad_uri = np.flatnonzero(~valid_uri.to_numpy(zero_copy_only=False))
     if len(bad_uri):
         i = int(bad_uri[0])
-        raise SnapshotError(snapshots[parent[i]].location, f"the entry ranked {rank[i].as_py()} has no track URI ({uri[i].as_py()!r})")
+        raise SnapshotError(
+            snapshots[parent[i]].location, f"the entry ranked {rank[i].as_py()} has no track URI ({uri[i].as_py()!r})"
+        )
     key = parent.astype(np.int64) * (1 << 32) + ranks.astype(np.int64)
     ordered = np.sort(key)
     dupes = np.flatnonzero(ordered[1:] == ordered[:-1])

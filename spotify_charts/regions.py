@@ -13,9 +13,7 @@ from importlib import resources
 DEFAULT_REGIONS = ("global", "us", "gb", "de", "br", "mx", "jp")
 
 # Markets whose daily top chart has 200 entries; every other region's has 50.
-LARGE_MARKETS = frozenset(
-    "global us gb de br mx jp fr es it ca au nl se ar id ph in pl tr kr co cl".split()
-)
+LARGE_MARKETS = frozenset("global us gb de br mx jp fr es it ca au nl se ar id ph in pl tr kr co cl".split())
 
 _DAILY_ALIAS = re.compile(r"^regional-(?P<region>[a-z]{2}|global)-daily$")
 

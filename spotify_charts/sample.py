@@ -37,9 +37,22 @@ HIT, SLEEPER, SEASONAL, EVERGREEN, ALBUM_TRACK = range(5)
 
 # Relative size of each market's streams (global #1 ~ several million a day).
 _MARKET_SCALE = {
-    "global": 4_000_000, "us": 1_300_000, "br": 520_000, "mx": 430_000, "gb": 330_000,
-    "de": 330_000, "jp": 170_000, "fr": 200_000, "es": 200_000, "it": 170_000,
-    "ca": 160_000, "au": 120_000, "ar": 160_000, "id": 140_000, "ph": 150_000, "in": 150_000,
+    "global": 4_000_000,
+    "us": 1_300_000,
+    "br": 520_000,
+    "mx": 430_000,
+    "gb": 330_000,
+    "de": 330_000,
+    "jp": 170_000,
+    "fr": 200_000,
+    "es": 200_000,
+    "it": 170_000,
+    "ca": 160_000,
+    "au": 120_000,
+    "ar": 160_000,
+    "id": 140_000,
+    "ph": 150_000,
+    "in": 150_000,
 }
 # Regions whose local hits also reach the global chart, and how strongly.
 _GLOBAL_EXPORTERS = {"us": 0.55, "br": 0.2, "mx": 0.25, "kr": 0.2}
@@ -55,7 +68,8 @@ _SYLLABLES = {
 _REGION_STYLE = {
     **dict.fromkeys("es mx ar co cl pe ec uy py bo ve cr do gt hn ni pa sv pt br".split(), "hispanic"),
     **dict.fromkeys("de at ch".split(), "german"),
-    "jp": "japanese", "kr": "korean",
+    "jp": "japanese",
+    "kr": "korean",
     **dict.fromkeys("ua by kz bg".split(), "cyrillic"),
 }
 _TITLE_WORDS = (
@@ -64,14 +78,39 @@ _TITLE_WORDS = (
     "Calma Diamonds Wild Blue Honey Shadows Mariposa Storm Kiss Runaway Forever Starlight"
 ).split()
 _TITLE_FORMS = (
-    "{a}", "{a}", "{a} {b}", "{a} {b}", "{a} & {b}", "{a} (Remix)", "Don't Stop the {a}",
-    '"{a}," She Said', "{a}, {b}", "[{a}]", "{a} - Acoustic", "Me & {a}", "{a}'s {b}",
+    "{a}",
+    "{a}",
+    "{a} {b}",
+    "{a} {b}",
+    "{a} & {b}",
+    "{a} (Remix)",
+    "Don't Stop the {a}",
+    '"{a}," She Said',
+    "{a}, {b}",
+    "[{a}]",
+    "{a} - Acoustic",
+    "Me & {a}",
+    "{a}'s {b}",
 )
 _LABELS = (
-    "Columbia", "Republic Records", "Sony Music Latin/La Industria", "Atlantic Records UK",
-    "XL Recordings", "Rimas Entertainment LLC", "Universal Music GmbH", "Avex Trax", "HYBE",
-    "Som Livre", "Warner Music México", "Interscope Records", "Island Records", "RCA Records Label",
-    "Big Hit Music", "Polydor Records", "Epic/Legacy", "Independent",
+    "Columbia",
+    "Republic Records",
+    "Sony Music Latin/La Industria",
+    "Atlantic Records UK",
+    "XL Recordings",
+    "Rimas Entertainment LLC",
+    "Universal Music GmbH",
+    "Avex Trax",
+    "HYBE",
+    "Som Livre",
+    "Warner Music México",
+    "Interscope Records",
+    "Island Records",
+    "RCA Records Label",
+    "Big Hit Music",
+    "Polydor Records",
+    "Epic/Legacy",
+    "Independent",
 )
 _STATUS = ("NEW_ENTRY", "RE_ENTRY", "MOVED_UP", "MOVED_DOWN", "NO_CHANGE")
 _B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -168,8 +207,16 @@ def _build_catalog(scope: str) -> _Catalog:
     stars = sorted(artists, key=lambda a: -a.popularity)[: len(artists) // 8]
     rows: list[tuple] = []  # start, origin, kind, appeal, tau, mid, fade_from, fade, meta
 
-    def add(kind: int, release: int, appeal: float, tau: float, mid: float, main: _Artist,
-            title: str | None = None, release_text: str | None = None) -> None:
+    def add(
+        kind: int,
+        release: int,
+        appeal: float,
+        tau: float,
+        mid: float,
+        main: _Artist,
+        title: str | None = None,
+        release_text: str | None = None,
+    ) -> None:
         credits = [main]
         roll = rng.random()
         if roll < 0.3:
@@ -184,7 +231,8 @@ def _build_catalog(scope: str) -> _Catalog:
             "trackUri": f"spotify:track:{_spotify_id(rng)}",
             "displayImageUri": f"https://i.scdn.co/image/ab67616d00001e02{rng.getrandbits(96):024x}",
             "artists": [{"name": a.name, "spotifyUri": a.uri, "externalUrl": ""} for a in credits],
-            "producers": [], "songWriters": [],
+            "producers": [],
+            "songWriters": [],
             "labels": [{"name": label, "spotifyUri": "", "externalUrl": ""}],
             "releaseDate": release_text if release_text is not None else _iso(release),
         }
@@ -195,21 +243,34 @@ def _build_catalog(scope: str) -> _Catalog:
         if kind in (HIT, SEASONAL, EVERGREEN) and rng.random() < (0.35 if kind != HIT else 0.03):
             reissue = max(release, _ORD_EPOCH - 200) + rng.randint(200, 1500)
             rows[-1][6:8] = [reissue, 0.12]
-            remaster = dict(meta, trackUri=f"spotify:track:{_spotify_id(rng)}",
-                            releaseDate=_iso(reissue))
+            remaster = dict(meta, trackUri=f"spotify:track:{_spotify_id(rng)}", releaseDate=_iso(reissue))
             rows.append([reissue, release, kind, appeal * 0.9, tau, mid, 10**9, 1.0, remaster])
 
     # Classics: December songs and evergreen catalogue hits, released decades ago.
     for _ in range(14 if is_global else 3):
         year = rng.randint(1957, 2014)
         text = str(year) if rng.random() < 0.25 else None  # year-only precision: unparsable
-        add(SEASONAL, dt.date(year, 11, rng.randint(1, 28)).toordinal(), rng.uniform(0.8, 2.2),
-            0, 0, rng.choice(artists), title=f"{rng.choice(('Last', 'White', 'Jingle', 'Merry'))} "
-            f"{rng.choice(('Christmas', 'Winter', 'Bells', 'Snow'))}", release_text=text)
+        add(
+            SEASONAL,
+            dt.date(year, 11, rng.randint(1, 28)).toordinal(),
+            rng.uniform(0.8, 2.2),
+            0,
+            0,
+            rng.choice(artists),
+            title=f"{rng.choice(('Last', 'White', 'Jingle', 'Merry'))} "
+            f"{rng.choice(('Christmas', 'Winter', 'Bells', 'Snow'))}",
+            release_text=text,
+        )
     for _ in range(40 if is_global else 8):
         year = rng.randint(1970, 2014)
-        add(EVERGREEN, dt.date(year, rng.randint(1, 12), rng.randint(1, 28)).toordinal(),
-            rng.uniform(0.08, 0.3), 0, 0, rng.choice(artists))
+        add(
+            EVERGREEN,
+            dt.date(year, rng.randint(1, 12), rng.randint(1, 28)).toordinal(),
+            rng.uniform(0.08, 0.3),
+            0,
+            0,
+            rng.choice(artists),
+        )
 
     singles_per_week = 28 if is_global else 9
     album_chance = 0.35 if is_global else 0.12
@@ -219,17 +280,28 @@ def _build_catalog(scope: str) -> _Catalog:
             main = rng.choice(artists)
             appeal = main.popularity * 0.05 * (rng.paretovariate(1.5))
             if rng.random() < 0.06:
-                add(SLEEPER, _release_day(rng, friday), min(appeal * 2.5, 4.0),
-                    rng.lognormvariate(math.log(60), 0.5), rng.uniform(30, 150), main)
+                add(
+                    SLEEPER,
+                    _release_day(rng, friday),
+                    min(appeal * 2.5, 4.0),
+                    rng.lognormvariate(math.log(60), 0.5),
+                    rng.uniform(30, 150),
+                    main,
+                )
             else:
-                add(HIT, _release_day(rng, friday), min(appeal, 4.0),
-                    rng.lognormvariate(math.log(22), 0.9), 0, main)
+                add(HIT, _release_day(rng, friday), min(appeal, 4.0), rng.lognormvariate(math.log(22), 0.9), 0, main)
         if rng.random() < album_chance:  # album drop: a star's whole record at once
             star = rng.choice(stars)
             strength = star.popularity * rng.uniform(0.25, 0.8)
             for track in range(rng.randint(9, 16)):
-                add(ALBUM_TRACK, friday, min(strength * rng.uniform(0.25, 1.0) / (1 + track * 0.08), 4.0),
-                    rng.lognormvariate(math.log(9), 0.6), 0, star)
+                add(
+                    ALBUM_TRACK,
+                    friday,
+                    min(strength * rng.uniform(0.25, 1.0) / (1 + track * 0.08), 4.0),
+                    rng.lognormvariate(math.log(9), 0.6),
+                    0,
+                    star,
+                )
         friday += 7
 
     columns = list(zip(*rows))
@@ -375,12 +447,21 @@ class _ChartSimulation:
         self.entry_day[song] = np.where(first, day, self.entry_day[song])
         self.last_rank[song] = ranks
         self.last_day[song] = day
-        status = np.select(
-            [first, previous == -1, ranks < previous, ranks > previous], [0, 1, 2, 3], default=4
-        ).astype(np.int8)
-        return _Day(song, streams, previous, self.peak[song].copy(), self.peak_day[song].copy(),
-                    self.appearances[song].copy(), self.consecutive[song].copy(), status,
-                    self.entry_rank[song].copy(), self.entry_day[song].copy())
+        status = np.select([first, previous == -1, ranks < previous, ranks > previous], [0, 1, 2, 3], default=4).astype(
+            np.int8
+        )
+        return _Day(
+            song,
+            streams,
+            previous,
+            self.peak[song].copy(),
+            self.peak_day[song].copy(),
+            self.appearances[song].copy(),
+            self.consecutive[song].copy(),
+            status,
+            self.entry_rank[song].copy(),
+            self.entry_day[song].copy(),
+        )
 
     def day(self, ordinal: int) -> _Day:
         with self.lock:
@@ -450,4 +531,3 @@ def sample_chart(alias: str, chart_date: dt.date) -> dict:
         },
         "entries": entries,
     }
-

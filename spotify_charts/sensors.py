@@ -7,7 +7,10 @@ import dagster as dg
 def log_run_failures(context: dg.RunFailureSensorContext) -> None:
     run = context.dagster_run
     partition = run.tags.get("dagster/partition") or "..".join(
-        filter(None, [run.tags.get("dagster/asset_partition_range_start"), run.tags.get("dagster/asset_partition_range_end")])
+        filter(
+            None,
+            [run.tags.get("dagster/asset_partition_range_start"), run.tags.get("dagster/asset_partition_range_end")],
+        )
     )
     assets = ", ".join(key.to_user_string() for key in (run.asset_selection or []))
     context.log.error(

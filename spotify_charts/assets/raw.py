@@ -45,4 +45,3 @@ def raw_chart_snapshots(
             "last_date": dates[-1].isoformat(),
         }
     )
-

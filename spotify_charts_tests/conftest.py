@@ -1,0 +1,54 @@
+"""Shared fixtures: the dbt manifest (prepared once), and a pipeline on temporary files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_FIXTURES = REPO.parent / "shared" / "fixtures"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The definitions module needs dbt's manifest at import time: prepare it once per session."""
+    from dagster_dbt import DbtCliResource
+
+    from spotify_charts.dbt_project import dbt_project
+    from spotify_charts.resources import dbt_executable
+
+    if not dbt_project.manifest_path.exists():
+        DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()).cli(["parse"]).wait()
+
+
+@pytest.fixture
+def real_payload_bytes() -> bytes:
+    return (SHARED_FIXTURES / "real-weekly-global-2023-01-26-top12.json").read_bytes()
+
+
+def gz(data: bytes) -> bytes:
+    return gzip.compress(data, mtime=0)
+
+
+@pytest.fixture
+def pipeline_env(tmp_path: Path) -> dict[str, str]:
+    """Settings for a pipeline on temporary files, two charts (one large, one small market)."""
+    return {
+        "SPOTIFY_CHARTS_DATA_DIR": str(tmp_path / "data"),
+        "SPOTIFY_CHARTS_DUCKDB_PATH": str(tmp_path / "data" / "warehouse.duckdb"),
+        "SPOTIFY_CHARTS_REGIONS": "global,ee",
+    }
+
+
+@pytest.fixture
+def pipeline_resources(pipeline_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict:
+    for name, value in pipeline_env.items():
+        monkeypatch.setenv(name, value)
+    from spotify_charts.resources import build_resources
+
+    return build_resources()
+
+
+DAY = dt.date(2025, 6, 10)

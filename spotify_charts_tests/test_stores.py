@@ -1,0 +1,48 @@
+import datetime as dt
+import os
+
+import pytest
+
+from spotify_charts.stores import LocalRawStore, snapshot_key
+
+
+def test_snapshot_key_layout():
+    assert (
+        snapshot_key("regional-us-daily", dt.date(2024, 2, 29))
+        == "raw/spotify-charts/regional-us-daily/2024-02-29.json.gz"
+    )
+
+
+def test_write_read_and_metadata(tmp_path):
+    store = LocalRawStore(tmp_path)
+    key = snapshot_key("regional-us-daily", dt.date(2024, 1, 1))
+    assert not store.exists(key)
+    store.write(key, b"payload", {"source": "sample"})
+    assert store.exists(key) and store.read(key) == b"payload"
+    assert store.read_metadata(key) == {"source": "sample"}
+    assert (tmp_path / key).read_bytes() == b"payload"
+    assert store.uri(key) == str(tmp_path / key)
+    # only the blob and its metadata: no temporary file left behind
+    assert sorted(p.name for p in (tmp_path / key).parent.iterdir()) == [
+        ".2024-01-01.json.gz.meta.json",
+        "2024-01-01.json.gz",
+    ]
+
+
+def test_failed_write_keeps_the_previous_blob_and_leaves_no_temporary_file(tmp_path, monkeypatch):
+    store = LocalRawStore(tmp_path)
+    store.write("a/b.bin", b"old")
+
+    def broken_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        store.write("a/b.bin", b"new")
+    assert store.read("a/b.bin") == b"old"
+    assert [p.name for p in (tmp_path / "a").iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_keys_cannot_escape_the_folder(tmp_path):
+    with pytest.raises(ValueError, match="escapes"):
+        LocalRawStore(tmp_path / "data").write("../outside", b"x")
