@@ -19,7 +19,8 @@ $(INSTALLED): pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON) (set PYTHON=...)"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check uv==0.13.9
-	$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements.lock -e . --no-deps
+	# Compile bytecode now: with PYTHONDONTWRITEBYTECODE set, every process would compile dagster anew.
+	$(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) -r requirements.lock -e . --no-deps
 	@touch $@
 
 install: $(INSTALLED)

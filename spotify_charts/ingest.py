@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from spotify_charts.payload import ChartTables, Snapshot, parse_snapshots
+from spotify_charts.payload import CHUNK_SIZE, ChartTables, Snapshot, parse_chunk
 from spotify_charts.sources import ChartSource
 from spotify_charts.stores import RawStore, snapshot_key
 from spotify_charts.warehouse import Warehouse
@@ -25,6 +25,14 @@ class FetchReport:
     missing: list[str] = field(default_factory=list)  # "alias/date" the source has no chart for
     entries: int = 0  # entries in the fetched payloads
     bytes: int = 0  # gzipped bytes written
+
+
+@dataclass
+class LoadReport:
+    snapshots: int = 0
+    entry_rows: int = 0
+    artist_rows: int = 0
+    charts: set[str] = field(default_factory=set)
 
 
 def fetch_snapshots(
@@ -68,21 +76,15 @@ def fetch_snapshots(
     return report
 
 
-def read_snapshots(
-    store: RawStore, aliases: Sequence[str], dates: Sequence[dt.date], default_source: str
-) -> list[Snapshot]:
-    """Every stored snapshot of these charts and dates (absent ones are skipped)."""
-    snapshots = []
-    for day in dates:
-        for alias in aliases:
-            key = snapshot_key(alias, day)
-            try:
-                data = store.read(key)
-            except FileNotFoundError:
-                continue
-            source = store.read_metadata(key).get("source", default_source)
-            snapshots.append(Snapshot(alias, day, source, store.uri(key), data))
-    return snapshots
+def read_snapshot(store: RawStore, alias: str, day: dt.date, default_source: str) -> Snapshot | None:
+    """The stored snapshot of one chart and date, or None when there is none."""
+    key = snapshot_key(alias, day)
+    try:
+        data = store.read(key)
+    except FileNotFoundError:
+        return None
+    source = store.read_metadata(key).get("source", default_source)
+    return Snapshot(alias, day, source, store.uri(key), data)
 
 
 def load_staging(
@@ -91,9 +93,25 @@ def load_staging(
     aliases: Sequence[str],
     dates: Sequence[dt.date],
     default_source: str,
-) -> ChartTables:
-    """Replace staging rows of these charts and dates with what the raw store holds."""
-    snapshots = read_snapshots(store, aliases, dates, default_source)
-    tables = parse_snapshots(snapshots)
-    warehouse.replace_charts(aliases, min(dates), max(dates), tables)
-    return tables
+) -> LoadReport:
+    """Replace staging rows of these charts and dates with what the raw store holds.
+
+    Two worker threads each read, decompress, parse and flatten a chunk of snapshots while the
+    warehouse inserts the chunks already done, all in one transaction.
+    """
+    loaded_at = dt.datetime.now(dt.UTC)
+    wanted = [(alias, day) for day in dates for alias in aliases]
+    chunks = [wanted[i : i + CHUNK_SIZE] for i in range(0, len(wanted), CHUNK_SIZE)]
+    report = LoadReport()
+
+    def work(chunk: list[tuple[str, dt.date]]) -> ChartTables:
+        snapshots = [s for a, d in chunk if (s := read_snapshot(store, a, d, default_source)) is not None]
+        tables = parse_chunk(snapshots, loaded_at)
+        report.snapshots += len(snapshots)
+        report.artist_rows += tables.artists.num_rows
+        report.charts.update(s.chart_id for s in snapshots)
+        return tables
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        report.entry_rows = warehouse.replace_charts(aliases, min(dates), max(dates), pool.map(work, chunks))
+    return report

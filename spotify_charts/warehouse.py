@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import duckdb
@@ -31,9 +31,12 @@ _DUCKDB_TYPES = {
 
 class Warehouse(ABC):
     @abstractmethod
-    def replace_charts(self, chart_ids: Sequence[str], start: dt.date, end: dt.date, tables: ChartTables) -> None:
-        """Replace the staging rows of these charts from start to end (inclusive) with `tables`,
-        in one transaction: on failure the previous rows stay."""
+    def replace_charts(
+        self, chart_ids: Sequence[str], start: dt.date, end: dt.date, batches: Iterable[ChartTables]
+    ) -> int:
+        """Replace the staging rows of these charts from start to end (inclusive) with the rows of
+        `batches`, in one transaction: if anything fails, even producing a batch, the previous rows
+        stay. Returns the number of chart entries inserted."""
 
     @abstractmethod
     def dbt_env(self) -> dict[str, str]:
@@ -75,21 +78,29 @@ class DuckDBWarehouse(Warehouse):
         for name, schema in TABLES.items():
             con.execute(_create_table_sql(name, schema))
 
-    def replace_charts(self, chart_ids: Sequence[str], start: dt.date, end: dt.date, tables: ChartTables) -> None:
-        check_rows_in_scope(chart_ids, start, end, tables)
+    def replace_charts(
+        self, chart_ids: Sequence[str], start: dt.date, end: dt.date, batches: Iterable[ChartTables]
+    ) -> int:
         con = self.connect()
+        inserted = 0
         try:
             self.ensure_tables(con)
             con.begin()
-            for name, table in (("chart_entries", tables.entries), ("chart_entry_artists", tables.artists)):
+            for name in TABLES:
                 con.execute(
                     f"delete from {STAGING_SCHEMA}.{name} where chart_date between ? and ? and chart_id in ?",
                     [start, end, list(chart_ids)],
                 )
-                con.register("incoming", table)
-                con.execute(f"insert into {STAGING_SCHEMA}.{name} by name select * from incoming")
-                con.unregister("incoming")
+            # Batches arrive while later ones are still being parsed: inserting overlaps parsing.
+            for tables in batches:
+                check_rows_in_scope(chart_ids, start, end, tables)
+                for name, table in (("chart_entries", tables.entries), ("chart_entry_artists", tables.artists)):
+                    con.register("incoming", table)
+                    con.execute(f"insert into {STAGING_SCHEMA}.{name} by name select * from incoming")
+                    con.unregister("incoming")
+                inserted += tables.entries.num_rows
             con.commit()
+            return inserted
         except BaseException:
             con.rollback()
             raise

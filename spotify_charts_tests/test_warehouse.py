@@ -6,8 +6,8 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from spotify_charts.ingest import fetch_snapshots, load_staging
-from spotify_charts.payload import ChartTables, SnapshotError
+from spotify_charts.ingest import fetch_snapshots, load_staging, read_snapshot
+from spotify_charts.payload import ChartTables, SnapshotError, parse_snapshots
 from spotify_charts.sources import SampleSource
 from spotify_charts.stores import LocalRawStore, snapshot_key
 from spotify_charts.warehouse import DuckDBWarehouse
@@ -31,7 +31,8 @@ def loaded(tmp_path):
     store, warehouse = LocalRawStore(tmp_path / "data"), DuckDBWarehouse(tmp_path / "w.duckdb")
     report = fetch_snapshots(SampleSource(), store, ALIASES, DATES)
     assert (report.fetched, report.reused, report.entries) == (8, 0, 4 * 250)
-    load_staging(store, warehouse, ALIASES, DATES, "sample")
+    report = load_staging(store, warehouse, ALIASES, DATES, "sample")
+    assert (report.snapshots, report.entry_rows, report.charts) == (8, 1000, set(ALIASES))
     return store, warehouse
 
 
@@ -72,17 +73,31 @@ def test_failure_inside_the_transaction_rolls_back(loaded):
         pa.table({"chart_id": ["regional-ee-daily"], "chart_date": [DATES[0]], "nonsense": [1]}),
     )
     with pytest.raises(duckdb.Error):
-        warehouse.replace_charts(["regional-ee-daily"], DATES[0], DATES[0], good)
+        warehouse.replace_charts(["regional-ee-daily"], DATES[0], DATES[0], [good])
+    assert rows(warehouse.path) == before
+
+
+def test_failure_while_producing_batches_rolls_back(loaded):
+    store, warehouse = loaded
+    before = rows(warehouse.path)
+    first = parse_snapshots([read_snapshot(store, "regional-ee-daily", DATES[0], "sample")])
+
+    def batches():
+        yield first
+        raise RuntimeError("parser died")
+
+    with pytest.raises(RuntimeError, match="parser died"):
+        warehouse.replace_charts(ALIASES, DATES[0], DATES[-1], batches())
     assert rows(warehouse.path) == before
 
 
 def test_rows_outside_the_replaced_scope_are_refused(loaded):
     store, warehouse = loaded
-    tables = load_staging(store, warehouse, ALIASES, DATES, "sample")
+    tables = parse_snapshots([read_snapshot(store, alias, day, "sample") for alias in ALIASES for day in DATES])
     with pytest.raises(ValueError, match="outside the replaced scope"):
-        warehouse.replace_charts(["regional-ee-daily"], DATES[0], DATES[-1], tables)
+        warehouse.replace_charts(["regional-ee-daily"], DATES[0], DATES[-1], [tables])
     with pytest.raises(ValueError, match="outside the replaced scope"):
-        warehouse.replace_charts(ALIASES, DATES[1], DATES[-1], tables)
+        warehouse.replace_charts(ALIASES, DATES[1], DATES[-1], [tables])
 
 
 def test_refresh_fetches_again(loaded):

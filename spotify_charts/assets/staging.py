@@ -40,13 +40,20 @@ def staging_chart_tables(
     """Replace the staging rows of the run's dates and charts with the stored raw snapshots."""
     aliases = chart_source.aliases()
     dates = partition_dates(context)
-    tables = load_staging(
+    report = load_staging(
         raw_store.get_store(), warehouse.get_warehouse(), aliases, dates, default_source=chart_source.source
     )
-    charts = tables.entries.column("chart_id").unique().to_pylist() if tables.entries.num_rows else []
-    context.log.info(f"loaded {tables.entries.num_rows} chart entries of {len(charts)} charts")
+    context.log.info(
+        f"loaded {report.entry_rows} chart entries from {report.snapshots} snapshots of {len(report.charts)} charts"
+    )
     yield dg.MaterializeResult(
         asset_key=CHART_ENTRIES,
-        metadata={"rows": tables.entries.num_rows, "charts": len(charts), "dbt_source": "spotify.chart_entries"},
+        metadata={
+            "rows": report.entry_rows,
+            "snapshots": report.snapshots,
+            "charts": dg.MetadataValue.json(sorted(report.charts)),
+            "first_date": dates[0].isoformat(),
+            "last_date": dates[-1].isoformat(),
+        },
     )
-    yield dg.MaterializeResult(asset_key=CHART_ENTRY_ARTISTS, metadata={"rows": tables.artists.num_rows})
+    yield dg.MaterializeResult(asset_key=CHART_ENTRY_ARTISTS, metadata={"rows": report.artist_rows})
