@@ -6,12 +6,11 @@ The two steps behind the raw and staging assets, as plain functions (no Dagster 
 from __future__ import annotations
 
 import datetime as dt
-import gzip
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from spotify_charts.payload import CHUNK_SIZE, ChartTables, Snapshot, parse_chunk
+from spotify_charts.payload import CHUNK_SIZE, ChartTables, Snapshot, encode_snapshot, parse_chunk, snapshot_source
 from spotify_charts.sources import ChartSource
 from spotify_charts.stores import RawStore, snapshot_key
 from spotify_charts.warehouse import Warehouse
@@ -59,9 +58,8 @@ def fetch_snapshots(
         chart = source.fetch(alias, day)
         if chart is None:
             return None
-        # mtime=0: the same payload always gives the same bytes.
-        data = gzip.compress(chart.body, compresslevel=6, mtime=0)
-        store.write(snapshot_key(alias, day), data, {"source": source.name})
+        data = encode_snapshot(chart.body, source.name)
+        store.write(snapshot_key(alias, day), data)
         return alias, day, chart.entries, len(data)
 
     # Charts are simulated per alias in order; one worker per alias keeps each one's days in order.
@@ -83,8 +81,7 @@ def read_snapshot(store: RawStore, alias: str, day: dt.date, default_source: str
         data = store.read(key)
     except FileNotFoundError:
         return None
-    source = store.read_metadata(key).get("source", default_source)
-    return Snapshot(alias, day, source, store.uri(key), data)
+    return Snapshot(alias, day, snapshot_source(data) or default_source, store.uri(key), data)
 
 
 def load_staging(

@@ -11,8 +11,6 @@ import tempfile
 from abc import ABC, abstractmethod
 from pathlib import Path
 
-import orjson
-
 RAW_PREFIX = "raw/spotify-charts"
 
 
@@ -22,7 +20,7 @@ def snapshot_key(alias: str, chart_date: dt.date) -> str:
 
 
 class RawStore(ABC):
-    """Keyed blobs, each with a small dict of string metadata; writes are atomic."""
+    """Keyed blobs; writes are atomic."""
 
     @abstractmethod
     def exists(self, key: str) -> bool: ...
@@ -32,11 +30,7 @@ class RawStore(ABC):
         """The blob's bytes; FileNotFoundError when there is none."""
 
     @abstractmethod
-    def read_metadata(self, key: str) -> dict[str, str]:
-        """The metadata written with the blob ({} when none was)."""
-
-    @abstractmethod
-    def write(self, key: str, data: bytes, metadata: dict[str, str] | None = None) -> None:
+    def write(self, key: str, data: bytes) -> None:
         """Store the blob so that no reader ever sees a partial one under `key`."""
 
     @abstractmethod
@@ -45,7 +39,7 @@ class RawStore(ABC):
 
 
 class LocalRawStore(RawStore):
-    """Blobs as files under a folder; metadata in a JSON file beside each blob."""
+    """Blobs as files under a folder."""
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root).resolve()
@@ -57,27 +51,15 @@ class LocalRawStore(RawStore):
             raise ValueError(f"store key escapes the data folder or is malformed: {key!r}")
         return self.root.joinpath(*parts)
 
-    def _metadata_path(self, key: str) -> Path:
-        path = self.path(key)
-        return path.with_name(f".{path.name}.meta.json")
-
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()
 
     def read(self, key: str) -> bytes:
         return self.path(key).read_bytes()
 
-    def read_metadata(self, key: str) -> dict[str, str]:
-        try:
-            return orjson.loads(self._metadata_path(key).read_bytes())
-        except FileNotFoundError:
-            return {}
-
-    def write(self, key: str, data: bytes, metadata: dict[str, str] | None = None) -> None:
+    def write(self, key: str, data: bytes) -> None:
         path = self.path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        # Metadata first: the blob's rename is the commit point.
-        _atomic_write(self._metadata_path(key), orjson.dumps(metadata or {}))
         _atomic_write(path, data)
 
     def uri(self, key: str) -> str:

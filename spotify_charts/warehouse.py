@@ -85,6 +85,8 @@ class DuckDBWarehouse(Warehouse):
         inserted = 0
         try:
             self.ensure_tables(con)
+            # One DuckDB thread: the load's two parser threads already keep both cores busy.
+            con.execute("set threads to 1")
             con.begin()
             for name in TABLES:
                 con.execute(

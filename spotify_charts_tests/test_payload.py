@@ -1,6 +1,7 @@
 """The payload parser: real and sample payloads to staging rows; bad snapshots named with the problem."""
 
 import datetime as dt
+import gzip
 import json
 
 import orjson
@@ -11,7 +12,9 @@ from spotify_charts.payload import (
     CHART_ENTRY_ARTISTS_SCHEMA,
     Snapshot,
     SnapshotError,
+    encode_snapshot,
     parse_snapshots,
+    snapshot_source,
 )
 from spotify_charts.sample import sample_chart
 from spotify_charts_tests.conftest import gz
@@ -133,3 +136,15 @@ def test_unknown_source_is_refused(real_payload_bytes):
 def test_no_snapshots_give_empty_tables():
     tables = parse_snapshots([])
     assert tables.entries.num_rows == 0 and tables.entries.schema == CHART_ENTRIES_SCHEMA
+
+
+def test_snapshot_records_its_source_in_the_gzip_header():
+    body = orjson.dumps(sample_chart("regional-ee-daily", dt.date(2024, 1, 1)))
+    data = encode_snapshot(body, "csv")
+    assert gzip.decompress(data) == body  # the payload is untouched
+    assert snapshot_source(data) == "csv"
+    assert encode_snapshot(body, "csv") == data  # deterministic bytes
+    assert snapshot_source(gzip.compress(body)) is None
+    assert snapshot_source(b"not gzip") is None
+    with pytest.raises(ValueError, match="unknown source"):
+        encode_snapshot(body, "ftp")

@@ -13,20 +13,18 @@ def test_snapshot_key_layout():
     )
 
 
-def test_write_read_and_metadata(tmp_path):
+def test_write_and_read(tmp_path):
     store = LocalRawStore(tmp_path)
     key = snapshot_key("regional-us-daily", dt.date(2024, 1, 1))
     assert not store.exists(key)
-    store.write(key, b"payload", {"source": "sample"})
+    store.write(key, b"payload")
     assert store.exists(key) and store.read(key) == b"payload"
-    assert store.read_metadata(key) == {"source": "sample"}
     assert (tmp_path / key).read_bytes() == b"payload"
     assert store.uri(key) == str(tmp_path / key)
-    # only the blob and its metadata: no temporary file left behind
-    assert sorted(p.name for p in (tmp_path / key).parent.iterdir()) == [
-        ".2024-01-01.json.gz.meta.json",
-        "2024-01-01.json.gz",
-    ]
+    # no temporary file left behind
+    assert [p.name for p in (tmp_path / key).parent.iterdir()] == ["2024-01-01.json.gz"]
+    with pytest.raises(FileNotFoundError):
+        store.read(snapshot_key("regional-us-daily", dt.date(2024, 1, 2)))
 
 
 def test_failed_write_keeps_the_previous_blob_and_leaves_no_temporary_file(tmp_path, monkeypatch):
@@ -43,6 +41,7 @@ def test_failed_write_keeps_the_previous_blob_and_leaves_no_temporary_file(tmp_p
     assert [p.name for p in (tmp_path / "a").iterdir() if p.name.endswith(".tmp")] == []
 
 
-def test_keys_cannot_escape_the_folder(tmp_path):
+@pytest.mark.parametrize("key", ["../outside", "/etc/passwd", "a/../../b", "a//b", "a\\b"])
+def test_keys_cannot_escape_the_folder(tmp_path, key):
     with pytest.raises(ValueError, match="escapes"):
-        LocalRawStore(tmp_path / "data").write("../outside", b"x")
+        LocalRawStore(tmp_path / "data").write(key, b"x")

@@ -1,13 +1,14 @@
 """Loading staging: replace exactly the given charts and dates, in one transaction."""
 
 import datetime as dt
+import gzip
 
 import duckdb
 import pyarrow as pa
 import pytest
 
 from spotify_charts.ingest import fetch_snapshots, load_staging, read_snapshot
-from spotify_charts.payload import ChartTables, SnapshotError, parse_snapshots
+from spotify_charts.payload import ChartTables, SnapshotError, encode_snapshot, parse_snapshots
 from spotify_charts.sources import SampleSource
 from spotify_charts.stores import LocalRawStore, snapshot_key
 from spotify_charts.warehouse import DuckDBWarehouse
@@ -58,7 +59,7 @@ def test_corrupt_snapshot_fails_the_load_and_keeps_previous_rows(loaded):
     store, warehouse = loaded
     before = rows(warehouse.path)
     bad_key = snapshot_key("regional-ee-daily", DATES[2])
-    store.write(bad_key, gz(b'{"entries": [{"chartEntryData": {"currentRank": 1}}]}'), {"source": "sample"})
+    store.write(bad_key, gz(b'{"entries": [{"chartEntryData": {"currentRank": 1}}]}'))
     with pytest.raises(SnapshotError) as err:
         load_staging(store, warehouse, ALIASES, DATES, "sample")
     assert err.value.location == store.uri(bad_key) and "track URI" in err.value.problem
@@ -109,7 +110,7 @@ def test_refresh_fetches_again(loaded):
 def test_source_recorded_with_the_snapshot_reaches_staging(loaded):
     store, warehouse = loaded
     key = snapshot_key("regional-ee-daily", DATES[0])
-    store.write(key, store.read(key), {"source": "csv"})
+    store.write(key, encode_snapshot(gzip.decompress(store.read(key)), "csv"))
     load_staging(store, warehouse, ALIASES, DATES, "sample")
     with duckdb.connect(str(warehouse.path), read_only=True) as con:
         sources = con.execute(
