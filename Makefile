@@ -38,7 +38,7 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 demo: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 	$(PY) -m spotify_charts.cli demo $(if $(START),--start $(START)) $(if $(END),--end $(END))
 
-test: $(MANIFEST)
+test: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 	$(PY) -m pytest -q
 	$(MAKE) --no-print-directory lint
 

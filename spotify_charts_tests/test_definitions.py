@@ -1,5 +1,6 @@
 """The whole code location loads, validates, and has exactly the graph we expect."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -41,12 +42,13 @@ def test_schedules_and_sensors():
     assert [s.name for s in defs.sensors] == ["log_run_failures"]
 
 
-def test_dagster_definitions_validate():
+def test_dagster_definitions_validate(tmp_path):
     result = subprocess.run(
         [str(Path(sys.executable).with_name("dagster")), "definitions", "validate", "-m", "spotify_charts.definitions"],
         capture_output=True,
         text=True,
         check=False,
+        env={**os.environ, "DAGSTER_HOME": str(tmp_path)},
     )
     assert result.returncode == 0, result.stderr[-2000:]
 
