@@ -15,9 +15,10 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from spotify_charts.payload import CHART_ENTRIES_SCHEMA, CHART_ENTRY_ARTISTS_SCHEMA, ChartTables
+from spotify_charts.payload import CHART_ENTRIES_SCHEMA, CHART_ENTRY_ARTISTS_SCHEMA, ChartTables, concat_tables
 
 STAGING_SCHEMA = "staging"
+DUCKDB_ROW_GROUP_ROWS = 122_880
 TABLES = {"chart_entries": CHART_ENTRIES_SCHEMA, "chart_entry_artists": CHART_ENTRY_ARTISTS_SCHEMA}
 
 _DUCKDB_TYPES = {
@@ -93,14 +94,18 @@ class DuckDBWarehouse(Warehouse):
                     f"delete from {STAGING_SCHEMA}.{name} where chart_date between ? and ? and chart_id in ?",
                     [start, end, list(chart_ids)],
                 )
-            # Batches arrive while later ones are still being parsed: inserting overlaps parsing.
+            # Batches arrive while later ones are still being parsed, so inserting overlaps parsing.
+            # They are gathered to a full DuckDB row group before each insert: smaller inserts go
+            # through the write-ahead log and are compressed again at checkpoint.
+            pending: list[ChartTables] = []
             for tables in batches:
                 check_rows_in_scope(chart_ids, start, end, tables)
-                for name, table in (("chart_entries", tables.entries), ("chart_entry_artists", tables.artists)):
-                    con.register("incoming", table)
-                    con.execute(f"insert into {STAGING_SCHEMA}.{name} by name select * from incoming")
-                    con.unregister("incoming")
-                inserted += tables.entries.num_rows
+                pending.append(tables)
+                if sum(t.entries.num_rows for t in pending) >= DUCKDB_ROW_GROUP_ROWS:
+                    inserted += self._insert(con, concat_tables(pending))
+                    pending = []
+            if pending:
+                inserted += self._insert(con, concat_tables(pending))
             con.commit()
             return inserted
         except BaseException:
@@ -108,6 +113,14 @@ class DuckDBWarehouse(Warehouse):
             raise
         finally:
             con.close()
+
+    @staticmethod
+    def _insert(con: duckdb.DuckDBPyConnection, tables: ChartTables) -> int:
+        for name, table in (("chart_entries", tables.entries), ("chart_entry_artists", tables.artists)):
+            con.register("incoming", table)
+            con.execute(f"insert into {STAGING_SCHEMA}.{name} by name select * from incoming")
+            con.unregister("incoming")
+        return tables.entries.num_rows
 
     def dbt_env(self) -> dict[str, str]:
         return {"SPOTIFY_CHARTS_WAREHOUSE": "duckdb", "SPOTIFY_CHARTS_DUCKDB_PATH": str(self.path)}
