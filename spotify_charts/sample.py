@@ -18,7 +18,9 @@ import hashlib
 import math
 import random
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 
@@ -31,6 +33,7 @@ _CATALOG_END = dt.date(2031, 1, 3)
 _RICH_PAYLOADS_FROM = dt.date(2020, 1, 1)
 
 _ORD_EPOCH = CHART_EPOCH.toordinal()
+T = TypeVar("T")
 
 # Song kinds: how a song's daily streams evolve after release.
 HIT, SLEEPER, SEASONAL, EVERGREEN, ALBUM_TRACK = range(5)
@@ -187,18 +190,22 @@ def _release_day(rng: random.Random, friday: int) -> int:
     return friday if rng.random() < 0.78 else friday + rng.choice((-4, -3, -2, -1, 1, 2))
 
 
-_CATALOGS: dict[str, _Catalog] = {}
-_CATALOG_LOCK = threading.Lock()
+def _built_once(build: Callable[[str], T]) -> Callable[[str], T]:
+    """Memoise `build` per key, building each key once even when threads ask at the same time."""
+    built: dict[str, T] = {}
+    lock = threading.Lock()
+
+    def get(key: str) -> T:
+        with lock:
+            if key not in built:
+                built[key] = build(key)
+            return built[key]
+
+    return get
 
 
+@_built_once
 def _catalog(scope: str) -> _Catalog:
-    with _CATALOG_LOCK:
-        if scope not in _CATALOGS:
-            _CATALOGS[scope] = _build_catalog(scope)
-        return _CATALOGS[scope]
-
-
-def _build_catalog(scope: str) -> _Catalog:
     """Simulate every release of one scope from 2015 to 2030, plus the classics before it."""
     is_global = scope == "global"
     rng = random.Random(_seed("catalog", scope))
@@ -470,15 +477,7 @@ class _ChartSimulation:
             return self.days[ordinal - _ORD_EPOCH]
 
 
-_SIMULATIONS: dict[str, _ChartSimulation] = {}
-_SIMULATIONS_LOCK = threading.Lock()
-
-
-def _simulation(alias: str) -> _ChartSimulation:
-    with _SIMULATIONS_LOCK:
-        if alias not in _SIMULATIONS:
-            _SIMULATIONS[alias] = _ChartSimulation(alias)
-        return _SIMULATIONS[alias]
+_simulation = _built_once(_ChartSimulation)
 
 
 def sample_chart(alias: str, chart_date: dt.date) -> dict:
