@@ -6,7 +6,7 @@ The two steps behind the raw and staging assets, as plain functions (no Dagster 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -101,14 +101,19 @@ def load_staging(
     chunks = [wanted[i : i + CHUNK_SIZE] for i in range(0, len(wanted), CHUNK_SIZE)]
     report = LoadReport()
 
-    def work(chunk: list[tuple[str, dt.date]]) -> ChartTables:
+    def work(chunk: list[tuple[str, dt.date]]) -> tuple[list[str], ChartTables]:
         snapshots = [s for a, d in chunk if (s := read_snapshot(store, a, d, default_source)) is not None]
-        tables = parse_chunk(snapshots, loaded_at)
-        report.snapshots += len(snapshots)
-        report.artist_rows += tables.artists.num_rows
-        report.charts.update(s.chart_id for s in snapshots)
-        return tables
+        return [s.chart_id for s in snapshots], parse_chunk(snapshots, loaded_at)
+
+    def tallied(results: Iterator[tuple[list[str], ChartTables]]) -> Iterator[ChartTables]:
+        # Counted here, in the consuming thread, so the workers share no mutable state.
+        for chart_ids, tables in results:
+            report.snapshots += len(chart_ids)
+            report.charts.update(chart_ids)
+            report.artist_rows += tables.artists.num_rows
+            yield tables
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        report.entry_rows = warehouse.replace_charts(aliases, min(dates), max(dates), pool.map(work, chunks))
+        batches = tallied(pool.map(work, chunks))
+        report.entry_rows = warehouse.replace_charts(aliases, min(dates), max(dates), batches)
     return report

@@ -257,8 +257,7 @@ def _strip_prefix(uris: pa.Array, prefix: str) -> pa.Array:
 
 def _join_names(lists: pa.ListArray, field: str) -> pa.Array:
     names = pa.ListArray.from_arrays(lists.offsets, lists.values.field(field), mask=lists.is_null())
-    joined = pc.binary_join(names, ", ")
-    return joined
+    return pc.binary_join(names, ", ")
 
 
 def _to_date(strings: pa.Array) -> pa.Array:
