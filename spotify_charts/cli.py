@@ -14,9 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from spotify_charts.regions import RegionConfigError, parse_regions
-
-FIRST_DATE = dt.date(2017, 1, 1)
+from spotify_charts.regions import FIRST_CHART_DATE, RegionConfigError, parse_regions
 
 
 class DateRangeError(ValueError):
@@ -36,8 +34,8 @@ def demo_window(start: str | None, end: str | None, today: dt.date | None = None
 
     last = parse("END", end) if end else yesterday
     first = parse("START", start) if start else last - dt.timedelta(days=364)
-    if first < FIRST_DATE:
-        raise DateRangeError(f"START={first} is before the first Spotify daily charts ({FIRST_DATE})")
+    if first < FIRST_CHART_DATE:
+        raise DateRangeError(f"START={first} is before the first Spotify daily charts ({FIRST_CHART_DATE})")
     if last > yesterday:
         raise DateRangeError(f"END={last} is in the future: the latest complete chart date is {yesterday} (UTC)")
     if first > last:

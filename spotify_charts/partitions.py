@@ -4,9 +4,9 @@ import datetime as dt
 
 import dagster as dg
 
-FIRST_CHART_DATE = "2017-01-01"
+from spotify_charts.regions import FIRST_CHART_DATE
 
-chart_date_partitions = dg.DailyPartitionsDefinition(start_date=FIRST_CHART_DATE, timezone="UTC")
+chart_date_partitions = dg.DailyPartitionsDefinition(start_date=FIRST_CHART_DATE.isoformat(), timezone="UTC")
 
 
 def partition_dates(context: dg.AssetExecutionContext) -> list[dt.date]:

@@ -1,4 +1,4 @@
-"""The regions that have Spotify charts, and how a configured list of them becomes chart aliases.
+"""The regions that have Spotify charts, since when, and how a configured list becomes chart aliases.
 
 Plain module (no Dagster import): used by resources, the sample source and the command line.
 """
@@ -6,9 +6,13 @@ Plain module (no Dagster import): used by resources, the sample source and the c
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import re
 from functools import cache
 from importlib import resources
+
+# The first Spotify daily charts: where partitions, the sample simulation and date checks start.
+FIRST_CHART_DATE = dt.date(2017, 1, 1)
 
 DEFAULT_REGIONS = ("global", "us", "gb", "de", "br", "mx", "jp")
 

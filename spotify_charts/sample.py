@@ -24,9 +24,9 @@ from typing import TypeVar
 
 import numpy as np
 
-from spotify_charts.regions import chart_size, region_names, region_of_alias
+from spotify_charts.regions import FIRST_CHART_DATE, chart_size, region_names, region_of_alias
 
-CHART_EPOCH = dt.date(2017, 1, 1)
+CHART_EPOCH = FIRST_CHART_DATE  # each chart's simulated history starts here
 _CATALOG_START = dt.date(2015, 1, 2)  # a Friday: songs released before the charts began
 _CATALOG_END = dt.date(2031, 1, 3)
 # After this date payloads carry the fields that older real captures lack.
