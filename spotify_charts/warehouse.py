@@ -98,12 +98,14 @@ class DuckDBWarehouse(Warehouse):
             # They are gathered to a full DuckDB row group before each insert: smaller inserts go
             # through the write-ahead log and are compressed again at checkpoint.
             pending: list[ChartTables] = []
+            pending_rows = 0
             for tables in batches:
                 check_rows_in_scope(chart_ids, start, end, tables)
                 pending.append(tables)
-                if sum(t.entries.num_rows for t in pending) >= DUCKDB_ROW_GROUP_ROWS:
+                pending_rows += tables.entries.num_rows
+                if pending_rows >= DUCKDB_ROW_GROUP_ROWS:
                     inserted += self._insert(con, concat_tables(pending))
-                    pending = []
+                    pending, pending_rows = [], 0
             if pending:
                 inserted += self._insert(con, concat_tables(pending))
             con.commit()

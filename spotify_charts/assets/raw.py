@@ -28,7 +28,8 @@ def raw_chart_snapshots(
     aliases = chart_source.aliases()  # an unknown region fails here, before any fetch or write
     dates = partition_dates(context)
     store = raw_store.get_store()
-    report = fetch_snapshots(chart_source.get_source(), store, aliases, dates, refresh=config.refresh)
+    source = chart_source.get_source()
+    report = fetch_snapshots(source, store, aliases, dates, refresh=config.refresh)
     context.log.info(
         f"{report.fetched} charts fetched, {report.reused} already stored, {len(report.missing)} not published"
     )
@@ -40,7 +41,7 @@ def raw_chart_snapshots(
             "charts_missing": dg.MetadataValue.json(report.missing),
             "entries": report.entries,
             "bytes": report.bytes,
-            "source": chart_source.get_source().name,
+            "source": source.name,
             "first_date": dates[0].isoformat(),
             "last_date": dates[-1].isoformat(),
         }
