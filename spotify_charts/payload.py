@@ -257,7 +257,7 @@ def _strip_prefix(uris: pa.Array, prefix: str) -> pa.Array:
 
 def _join_names(lists: pa.ListArray, field: str) -> pa.Array:
     names = pa.ListArray.from_arrays(lists.offsets, lists.values.field(field), mask=lists.is_null())
-    return pc.binary_join(names, ", ")
+    return pc.binary_join(names, _COMMA)
 
 
 def _to_date(strings: pa.Array) -> pa.Array:
@@ -300,11 +300,11 @@ def parse_chunk(snapshots: Sequence[Snapshot], loaded_at: dt.datetime) -> ChartT
 def _flatten(snapshots: Sequence[Snapshot], table: pa.Table, loaded_at: dt.datetime) -> ChartTables:
     """Turn parsed payloads (one row each, nested entries) into the two staging tables."""
     docs = table.column("entries").combine_chunks()
-    missing = np.flatnonzero(docs.is_null().to_numpy(zero_copy_only=False))
-    if len(missing):
-        raise SnapshotError(snapshots[int(missing[0])].location, "payload has no 'entries' list")
+    missing = _first_true(docs.is_null())
+    if missing >= 0:
+        raise SnapshotError(snapshots[missing].location, "payload has no 'entries' list")
     entries = docs.flatten()
-    parent = pc.list_parent_indices(docs).to_numpy()
+    parent = pc.list_parent_indices(docs)
     data = entries.field("chartEntryData")
     meta = entries.field("trackMetadata")
     rank = data.field("currentRank")
@@ -318,11 +318,10 @@ def _flatten(snapshots: Sequence[Snapshot], table: pa.Table, loaded_at: dt.datet
     except pa.ArrowInvalid:
         _read_checked(snapshots)  # names the snapshot with the non-numeric value
         raise
-    streams = pc.if_else(pc.equal(metric.field("type"), "STREAMS"), streams, pa.nulls(len(streams), pa.int64()))
+    streams = pc.if_else(pc.equal(metric.field("type"), _STREAMS), streams, pa.nulls(len(streams), pa.int64()))
     previous = data.field("previousRank")
-    parent_arrow = pa.array(parent)
-    chart_ids = pa.array([s.chart_id for s in snapshots]).take(parent_arrow)
-    chart_dates = pa.array([s.chart_date for s in snapshots], pa.date32()).take(parent_arrow)
+    chart_ids = _strings([s.chart_id for s in snapshots]).take(parent)
+    chart_dates = _dates([s.chart_date for s in snapshots]).take(parent)
     n = len(entries)
     entry_table = pa.Table.from_arrays(
         [
@@ -333,7 +332,7 @@ def _flatten(snapshots: Sequence[Snapshot], table: pa.Table, loaded_at: dt.datet
             meta.field("trackName"),
             _join_names(meta.field("artists"), "name"),
             streams,
-            pc.cast(pc.if_else(pc.greater(previous, 0), previous, pa.nulls(n, pa.int64())), pa.int32()),
+            pc.cast(pc.if_else(pc.greater(previous, _ZERO), previous, pa.nulls(n, pa.int64())), pa.int32()),
             pc.cast(data.field("peakRank"), pa.int32()),
             _to_date(data.field("peakDate")),
             pc.cast(data.field("appearancesOnChart"), pa.int32()),
@@ -344,25 +343,24 @@ def _flatten(snapshots: Sequence[Snapshot], table: pa.Table, loaded_at: dt.datet
             _to_date(meta.field("releaseDate")),
             _join_names(meta.field("labels"), "name"),
             meta.field("displayImageUri"),
-            pa.array([s.source for s in snapshots]).take(parent_arrow),
-            pa.array(np.full(n, np.datetime64(loaded_at.replace(tzinfo=None), "us")), pa.timestamp("us", tz="UTC")),
+            _strings([s.source for s in snapshots]).take(parent),
+            _from_numpy(pa.timestamp("us", tz="UTC"), np.full(n, _epoch_micros(loaded_at), np.int64)),
         ],
         schema=CHART_ENTRIES_SCHEMA,
     )
 
     artists = meta.field("artists")
     flat = artists.flatten()
-    owner = pc.list_parent_indices(artists).to_numpy()
-    offsets = artists.offsets.to_numpy()
-    position = np.arange(len(flat), dtype=np.int64) - (offsets[owner] - offsets[0]) + 1
-    owner_arrow = pa.array(owner)
+    owner = pc.list_parent_indices(artists)
+    offsets = _numpy(artists.offsets)
+    position = np.arange(len(flat), dtype=np.int64) - (offsets[_numpy(owner)] - offsets[0]) + 1
     artist_table = pa.Table.from_arrays(
         [
-            chart_ids.take(owner_arrow),
-            chart_dates.take(owner_arrow),
-            entry_table.column("rank").take(owner_arrow),
-            track_id.take(owner_arrow),
-            pa.array(position.astype(np.int32)),
+            chart_ids.take(owner),
+            chart_dates.take(owner),
+            entry_table.column("rank").take(owner),
+            track_id.take(owner),
+            _from_numpy(pa.int32(), position.astype(np.int32)),
             _strip_prefix(flat.field("spotifyUri"), _ARTIST_PREFIX),
             flat.field("name"),
         ],
@@ -371,27 +369,76 @@ def _flatten(snapshots: Sequence[Snapshot], table: pa.Table, loaded_at: dt.datet
     return ChartTables(entry_table, artist_table)
 
 
-def _check_entries(snapshots: Sequence[Snapshot], parent: np.ndarray, rank: pa.Array, uri: pa.Array) -> None:
+def _check_entries(snapshots: Sequence[Snapshot], parent: pa.Array, rank: pa.Array, uri: pa.Array) -> None:
     """Every entry has a rank and a track URI; no snapshot has a rank twice."""
-    ranks = rank.to_numpy(zero_copy_only=False)
-    bad_rank = np.flatnonzero(rank.is_null().to_numpy(zero_copy_only=False) | ~(np.nan_to_num(ranks, nan=0) >= 1))
-    if len(bad_rank):
-        i = int(bad_rank[0])
+    bad_rank = _first_true(pc.invert(pc.fill_null(pc.greater_equal(rank, _ONE), _FALSE)))
+    if bad_rank >= 0:
         raise SnapshotError(
-            snapshots[parent[i]].location, f"an entry has no valid chartEntryData.currentRank ({rank[i].as_py()!r})"
+            snapshots[parent[bad_rank].as_py()].location,
+            f"an entry has no valid chartEntryData.currentRank ({rank[bad_rank].as_py()!r})",
         )
-    valid_uri = pc.fill_null(
-        pc.and_(pc.starts_with(uri, _TRACK_PREFIX), pc.greater(pc.utf8_length(uri), len(_TRACK_PREFIX))), False
-    )
-    bad_uri = np.flatnonzero(~valid_uri.to_numpy(zero_copy_only=False))
-    if len(bad_uri):
-        i = int(bad_uri[0])
+    valid_uri = pc.and_(pc.starts_with(uri, _TRACK_PREFIX), pc.greater(pc.utf8_length(uri), _TRACK_PREFIX_LENGTH))
+    bad_uri = _first_true(pc.invert(pc.fill_null(valid_uri, _FALSE)))
+    if bad_uri >= 0:
         raise SnapshotError(
-            snapshots[parent[i]].location, f"the entry ranked {rank[i].as_py()} has no track URI ({uri[i].as_py()!r})"
+            snapshots[parent[bad_uri].as_py()].location,
+            f"the entry ranked {rank[bad_uri].as_py()} has no track URI ({uri[bad_uri].as_py()!r})",
         )
-    key = parent.astype(np.int64) * (1 << 32) + ranks.astype(np.int64)
+    key = _numpy(parent) * (1 << 32) + _numpy(rank)
     ordered = np.sort(key)
     dupes = np.flatnonzero(ordered[1:] == ordered[:-1])
     if len(dupes):
         k = int(ordered[dupes[0]])
         raise SnapshotError(snapshots[k >> 32].location, f"rank {k & 0xFFFFFFFF} appears more than once")
+
+
+# Arrow <-> NumPy and Python without `pa.array()` or `Array.to_numpy()`: both make pyarrow import
+# pandas, 0.2 s of CPU in every process that loads staging (see BENCHMARKS.md).
+_NUMPY_TYPES = {pa.int8(): np.int8, pa.int32(): np.int32, pa.int64(): np.int64}
+
+
+def _numpy(array: pa.Array) -> np.ndarray:
+    """A view of a null-free int32/int64 Arrow array."""
+    if array.null_count:
+        raise ValueError("array has nulls")
+    values = np.frombuffer(array.buffers()[1], dtype=_NUMPY_TYPES[array.type])
+    return values[array.offset : array.offset + len(array)]
+
+
+def _first_true(mask: pa.Array) -> int:
+    """Position of the first true value of a null-free boolean array, or -1."""
+    flags = _numpy(pc.cast(mask, pa.int8()))
+    first = int(np.argmax(flags)) if len(flags) else 0
+    return first if len(flags) and flags[first] else -1
+
+
+def _from_numpy(type_: pa.DataType, values: np.ndarray) -> pa.Array:
+    return pa.Array.from_buffers(type_, len(values), [None, pa.py_buffer(np.ascontiguousarray(values))])
+
+
+def _strings(values: Sequence[str]) -> pa.Array:
+    encoded = [value.encode() for value in values]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int32)
+    np.cumsum([len(e) for e in encoded], out=offsets[1:])
+    return pa.Array.from_buffers(
+        pa.string(), len(encoded), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))]
+    )
+
+
+_EPOCH = dt.date(1970, 1, 1)
+# Compute functions turn Python operands into scalars with pa.scalar(), which imports pandas too.
+_ZERO = _from_numpy(pa.int64(), np.array([0]))[0]
+_ONE = _from_numpy(pa.int64(), np.array([1]))[0]
+_TRACK_PREFIX_LENGTH = _from_numpy(pa.int32(), np.array([len(_TRACK_PREFIX)], np.int32))[0]
+_FALSE = pa.Array.from_buffers(pa.bool_(), 1, [None, pa.py_buffer(b"\x00")])[0]
+_STREAMS = _strings(["STREAMS"])[0]
+_COMMA = _strings([", "])[0]
+
+
+def _dates(values: Sequence[dt.date]) -> pa.Array:
+    return _from_numpy(pa.date32(), np.array([(d - _EPOCH).days for d in values], dtype=np.int32))
+
+
+def _epoch_micros(moment: dt.datetime) -> int:
+    delta = moment.astimezone(dt.UTC) - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
