@@ -43,6 +43,20 @@ def demo_window(start: str | None, end: str | None, today: dt.date | None = None
     return first, last
 
 
+# The contract tables (dbt/models/marts/analytics), in the order the README documents them.
+CONTRACT_TABLES = (
+    "new_songs_by_month",
+    "song_longevity",
+    "chart_reentries",
+    "artist_days_at_number_one",
+    "longest_top10_runs",
+    "release_day_performance",
+    "song_lifecycle",
+    "top_songs",
+    "top_artists",
+)
+
+
 def _report(data_dir: Path, warehouse: Path) -> str:
     lines = [f"Raw snapshots: {data_dir / 'raw' / 'spotify-charts'}"]
     with duckdb.connect(str(warehouse), read_only=True) as con:
@@ -52,6 +66,10 @@ def _report(data_dir: Path, warehouse: Path) -> str:
                 f"select count(*), min(chart_date), max(chart_date) from {table}"
             ).fetchone()
             lines.append(f"  {table:<30} {rows:>10,} rows  {first} .. {last}")
+        lines.append('Contract tables (README, "Analytics"):')
+        for name in CONTRACT_TABLES:
+            rows, charts = con.execute(f"select count(*), count(distinct chart_id) from marts.{name}").fetchone()
+            lines.append(f"  marts.{name:<30} {rows:>8,} rows  {charts} charts")
     lines.append("Explore: make dev (Dagster UI), or duckdb " + str(warehouse))
     return "\n".join(lines)
 

@@ -3,8 +3,11 @@
 1. Raw snapshots to staging: a year of the 7 default charts (511,000 entries), loaded into a
    fresh DuckDB file by a fresh process each round, as a Dagster step would. Entries per second.
 2. The demo: `make demo` for a year of 7 charts with an installed .venv, end to end (wall clock).
+3. dbt: `dbt build` of every model and test over a year of 7 charts on DuckDB (fresh warehouse).
+4. The daily update: one new chart date through staging, the partitioned dbt models and the
+   marts, with 30 days and with 5 years of history loaded.
 
-Usage: python -m spotify_charts_tests.bench [--rounds N] [--skip-demo]
+Usage: python -m spotify_charts_tests.bench [--rounds N] [--skip-demo] [--only load,demo,dbt,update]
 """
 
 from __future__ import annotations
@@ -14,16 +17,18 @@ import datetime as dt
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from spotify_charts.ingest import fetch_snapshots
+from spotify_charts.ingest import fetch_snapshots, load_staging
 from spotify_charts.regions import DEFAULT_REGIONS, daily_alias
 from spotify_charts.sources import SampleSource
 from spotify_charts.stores import LocalRawStore
+from spotify_charts.warehouse import DuckDBWarehouse
 
 REPO = Path(__file__).resolve().parent.parent
 WORK = REPO / "bench-results"
@@ -35,6 +40,7 @@ _LOAD_ONE_ROUND = """
 import datetime as dt, json, sys, time
 from spotify_charts.ingest import load_staging
 from spotify_charts.stores import LocalRawStore
+from spotify_charts.warehouse import DuckDBWarehouse
 from spotify_charts.warehouse import DuckDBWarehouse
 raw, db, aliases, first, days = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4], int(sys.argv[5])
 dates = [dt.date.fromisoformat(first) + dt.timedelta(days=i) for i in range(days)]
@@ -104,27 +110,126 @@ def bench_demo() -> dict:
     return {"seconds": time.perf_counter() - start}
 
 
+DBT = Path(sys.executable).with_name("dbt")
+UPDATE_DAY = END
+FIVE_YEARS = [UPDATE_DAY - dt.timedelta(days=i) for i in range(5 * 365, 0, -1)]  # before UPDATE_DAY
+
+
+def run_dbt(args: list[str], db: Path) -> float:
+    env = dict(os.environ, SPOTIFY_CHARTS_WAREHOUSE="duckdb", SPOTIFY_CHARTS_DUCKDB_PATH=str(db))
+    start = time.perf_counter()
+    subprocess.run(
+        [str(DBT), *args, "--target-path", str(WORK / "dbt-target"), "--log-path", str(WORK / "dbt-logs")],
+        cwd=REPO / "dbt",
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - start
+
+
+def staged_warehouse(raw: Path, dates: list[dt.date], name: str) -> Path:
+    """A DuckDB file whose staging holds these dates (kept between runs of the benchmark)."""
+    db = WORK / f"{name}.duckdb"
+    if not db.exists():
+        load_staging(LocalRawStore(raw), DuckDBWarehouse(WORK / f"{name}.tmp.duckdb"), ALIASES, dates, "sample")
+        (WORK / f"{name}.tmp.duckdb").rename(db)
+    return db
+
+
+def bench_dbt_build(raw: Path, rounds: int) -> dict:
+    """`dbt build` (every model, data test and unit test) over a year of 7 charts, fresh warehouse."""
+    staged = staged_warehouse(raw, DATES, "staged-year")
+    times = []
+    for i in range(rounds):
+        db = WORK / "dbt-year.duckdb"
+        shutil.copyfile(staged, db)
+        times.append(run_dbt(["build"], db))
+        print(f"  dbt build round {i + 1}: {times[-1]:.1f} s", flush=True)
+    return {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times)}
+
+
+def bench_daily_update(rounds: int) -> dict:
+    """One new chart date (UPDATE_DAY) on top of 30 days and of 5 years of history: staging load,
+    the partitioned dbt models (`tag:daily` with the day's vars), then the marts (all history)."""
+    raw = WORK / "raw-5y"
+    report = fetch_snapshots(SampleSource(), LocalRawStore(raw), ALIASES, [*FIVE_YEARS, UPDATE_DAY])
+    if report.fetched:
+        print(f"generated {report.fetched} sample snapshots in {raw}", flush=True)
+    day_vars = ["--vars", json.dumps({"min_date": UPDATE_DAY.isoformat(), "max_date": UPDATE_DAY.isoformat()})]
+    results = {}
+    for label, history in (("30 days", FIVE_YEARS[-30:]), ("5 years", FIVE_YEARS)):
+        built = WORK / f"history-{len(history)}.duckdb"
+        if not built.exists():
+            staged = staged_warehouse(raw, history, f"staged-{len(history)}")
+            shutil.copyfile(staged, WORK / "building.duckdb")
+            run_dbt(["build"], WORK / "building.duckdb")
+            (WORK / "building.duckdb").rename(built)
+        rounds_out = []
+        for _ in range(rounds):
+            db = WORK / "update.duckdb"
+            shutil.copyfile(built, db)
+            start = time.perf_counter()
+            load_staging(LocalRawStore(raw), DuckDBWarehouse(db), ALIASES, [UPDATE_DAY], "sample")
+            load_s = time.perf_counter() - start
+            daily_s = run_dbt(["build", "--select", "tag:daily", *day_vars], db)
+            marts_s = run_dbt(["build", "--exclude", "tag:daily"], db)
+            rounds_out.append({"staging_s": load_s, "daily_dbt_s": daily_s, "marts_s": marts_s})
+            print(
+                f"  update with {label} of history: staging {load_s:.2f} s, partitioned dbt models "
+                f"{daily_s:.1f} s, marts {marts_s:.1f} s",
+                flush=True,
+            )
+        results[label] = {key: statistics.median(r[key] for r in rounds_out) for key in rounds_out[0]}
+    return results
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--skip-demo", action="store_true")
+    parser.add_argument("--only", default="load,demo,dbt,update")
     args = parser.parse_args()
+    only = set(args.only.split(","))
+    if args.skip_demo:
+        only.discard("demo")
     WORK.mkdir(exist_ok=True)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     print(f"machine: {machine}")
     raw = prepare_raw()
-    print(f"raw snapshots -> staging, {len(ALIASES)} charts x {len(DATES)} days, {args.rounds} rounds:")
-    load = bench_load(raw, args.rounds)
-    demo = None if args.skip_demo else bench_demo()
-    lines = [
-        "| measure | result | target |",
-        "| --- | --- | --- |",
-        f"| raw snapshots to staging, median of {args.rounds} cold processes | "
-        f"{load['median_per_s']:,.0f} entries/s ({load['entries']:,} in {load['median_s']:.2f} s; "
-        f"range {load['worst_per_s']:,.0f} to {load['best_per_s']:,.0f}) | 200,000 entries/s |",
-    ]
-    if demo:
+    lines = ["| measure | result | target |", "| --- | --- | --- |"]
+    if "load" in only:
+        print(f"raw snapshots -> staging, {len(ALIASES)} charts x {len(DATES)} days, {args.rounds} rounds:")
+        load = bench_load(raw, args.rounds)
+        lines.append(
+            f"| raw snapshots to staging, median of {args.rounds} cold processes | "
+            f"{load['median_per_s']:,.0f} entries/s ({load['entries']:,} in {load['median_s']:.2f} s; "
+            f"range {load['worst_per_s']:,.0f} to {load['best_per_s']:,.0f}) | 200,000 entries/s |"
+        )
+    if "demo" in only:
+        demo = bench_demo()
         lines.append(f"| `make demo`, a year of 7 charts, installed .venv | {demo['seconds']:.0f} s | under 180 s |")
+    if "dbt" in only:
+        build = bench_dbt_build(raw, 3)
+        lines.append(
+            f"| `dbt build`, every model and test, a year of 7 charts, DuckDB, median of 3 | "
+            f"{build['median_s']:.1f} s (range {build['min_s']:.1f} to {build['max_s']:.1f}) | under 30 s |"
+        )
+    if "update" in only:
+        update = bench_daily_update(3)
+        short, long = update["30 days"], update["5 years"]
+        partitioned = {k: v["staging_s"] + v["daily_dbt_s"] for k, v in update.items()}
+        lines.append(
+            f"| daily update, partitioned models (staging load + `dbt build -s tag:daily`), median of 3 | "
+            f"{partitioned['5 years']:.1f} s with 5 years of history vs {partitioned['30 days']:.1f} s with 30 days "
+            f"= {partitioned['5 years'] / partitioned['30 days']:.2f}x | within 1.5x |"
+        )
+        for label, v in (("30 days", short), ("5 years", long)):
+            lines.append(
+                f"| full daily update with {label} of history (staging {v['staging_s']:.2f} s + partitioned dbt "
+                f"{v['daily_dbt_s']:.1f} s + marts {v['marts_s']:.1f} s) | "
+                f"{v['staging_s'] + v['daily_dbt_s'] + v['marts_s']:.1f} s | reported |"
+            )
     table = "\n".join(lines)
     (WORK / "latest.md").write_text(f"{dt.date.today()}, {machine}\n\n{table}\n")
     print()

@@ -10,31 +10,68 @@ import dagster as dg
 from spotify_charts.definitions import defs
 from spotify_charts.resources import build_resources
 
-EXPECTED_ASSETS = [
+DAILY_ASSETS = [
     "dbt_staging/stg_spotify__chart_entries",
     "dbt_staging/stg_spotify__chart_entry_artists",
     "marts/fct_chart_entries",
+    "marts/fct_chart_entry_artists",
     "raw_chart_snapshots",
     "staging/chart_entries",
     "staging/chart_entry_artists",
 ]
+CONTRACT_TABLES = [
+    "marts/artist_days_at_number_one",
+    "marts/chart_reentries",
+    "marts/longest_top10_runs",
+    "marts/new_songs_by_month",
+    "marts/release_day_performance",
+    "marts/song_lifecycle",
+    "marts/song_longevity",
+    "marts/top_artists",
+    "marts/top_songs",
+]
+ANALYTICS_ASSETS = sorted(
+    [
+        *CONTRACT_TABLES,
+        "intermediate/int_chart_song_days",
+        "intermediate/int_chart_song_debuts",
+        "intermediate/int_chart_song_runs",
+        "intermediate/int_track_credits",
+        "intermediate/int_tracks__latest_entry",
+        "marts/bridge_song_artists",
+        "marts/dim_artists",
+        "marts/dim_charts",
+        "marts/dim_songs",
+        "marts/dim_tracks",
+        "reference/regions",
+    ]
+)
 
 
 def test_asset_graph_snapshot():
     graph = defs.resolve_asset_graph()
     keys = sorted(key.to_user_string() for key in graph.get_all_asset_keys())
-    assert keys == EXPECTED_ASSETS
+    assert keys == sorted(DAILY_ASSETS + ANALYTICS_ASSETS)
     # one connected lineage graph: dbt's sources are the staging assets
     stg = dg.AssetKey(["dbt_staging", "stg_spotify__chart_entries"])
+    fact = dg.AssetKey(["marts", "fct_chart_entries"])
     assert graph.get(stg).parent_keys == {dg.AssetKey(["staging", "chart_entries"])}
-    assert graph.get(dg.AssetKey(["marts", "fct_chart_entries"])).parent_keys == {stg}
+    assert graph.get(fact).parent_keys == {stg}
     assert graph.get(dg.AssetKey(["staging", "chart_entries"])).parent_keys == {dg.AssetKey("raw_chart_snapshots")}
+    facts = {fact, dg.AssetKey(["marts", "fct_chart_entry_artists"])}
+    for name in CONTRACT_TABLES:  # every contract table stands on the partitioned facts
+        assert facts & graph.get_ancestor_asset_keys(dg.AssetKey(name.split("/"))), name
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
-        assert node.partitions_def is not None and node.backfill_policy == dg.BackfillPolicy.single_run()
-    checks = {key.name for key in graph.asset_check_keys}
-    assert "unique_combination_fct_chart_entries_chart_id__chart_date__rank" in checks
-    assert len(checks) == 17
+        # partitioned by chart date, except what rebuilds from all history; one run for any range
+        assert (node.partitions_def is not None) == (key.to_user_string() in DAILY_ASSETS)
+        assert node.backfill_policy == dg.BackfillPolicy.single_run()
+    checks = {(key.asset_key.to_user_string(), key.name) for key in graph.asset_check_keys}
+    assert ("marts/fct_chart_entries", "unique_combination_fct_chart_entries_chart_id__chart_date__rank") in checks
+    assert ("marts/song_longevity", "unique_combination_song_longevity_chart_id__longevity_bucket") in checks
+    # every dbt data test is an asset check, on the model its yml attaches it to
+    assert len(checks) == 155
+    assert {asset for asset, _ in checks} >= set(CONTRACT_TABLES)
 
 
 def test_schedules_and_sensors():

@@ -1,4 +1,9 @@
-"""dbt layer: the models in `dbt/`. Date-partitioned models run with the partition's date range."""
+"""dbt layer: the models in `dbt/`.
+
+Two sets: the date-partitioned models (staging views, incremental facts; tag `daily`) run with the
+partition range's dates, once per backfill; everything else (seeds, intermediate models,
+dimensions and the contract marts) is unpartitioned and rebuilds from all history downstream.
+"""
 
 import json
 from collections.abc import Mapping
@@ -38,4 +43,19 @@ def daily_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, war
     args = ["build", *dbt_date_vars(dates[0].isoformat(), dates[-1].isoformat())]
     with warehouse.dbt_environment():
         invocation = dbt.cli(args, context=context)
+    yield from invocation.stream()
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    exclude=DAILY_SELECTION,
+    # Not partitioned; the policy lets one CLI run take a partition range and these assets together.
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    dagster_dbt_translator=ChartsDbtTranslator(),
+    project=dbt_project,
+)
+def analytics_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    """Dimensions and the contract marts that answer the dashboard's questions, from all loaded history."""
+    with warehouse.dbt_environment():
+        invocation = dbt.cli(["build"], context=context)
     yield from invocation.stream()

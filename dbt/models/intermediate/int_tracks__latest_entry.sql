@@ -1,0 +1,49 @@
+-- One row per track: its most recent chart entry (any chart), which gives its current attributes.
+
+with
+
+chart_entries as (
+
+    select * from {{ ref('fct_chart_entries') }}
+
+),
+
+by_recency as (
+
+    select
+        track_id,
+        chart_id,
+        chart_date,
+        rank,
+        track_name,
+        artist_names,
+        release_date,
+        label_names,
+        image_url,
+        min(chart_date) over (partition by track_id) as first_chart_date,
+        max(chart_date) over (partition by track_id) as last_chart_date,
+        row_number() over (partition by track_id order by chart_date desc, chart_id asc) as recency
+    from chart_entries
+
+),
+
+final as (
+
+    select
+        track_id,
+        chart_id,
+        chart_date,
+        rank,
+        track_name,
+        artist_names,
+        release_date,
+        label_names,
+        image_url,
+        first_chart_date,
+        last_chart_date
+    from by_recency
+    where recency = 1
+
+)
+
+select * from final
