@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 
+from spotify_charts.dashboard import CONTRACT_TABLES
 from spotify_charts.regions import FIRST_CHART_DATE, RegionConfigError, parse_regions
 
 
@@ -43,20 +44,6 @@ def demo_window(start: str | None, end: str | None, today: dt.date | None = None
     return first, last
 
 
-# The contract tables (dbt/models/marts/analytics), in the order the README documents them.
-CONTRACT_TABLES = (
-    "new_songs_by_month",
-    "song_longevity",
-    "chart_reentries",
-    "artist_days_at_number_one",
-    "longest_top10_runs",
-    "release_day_performance",
-    "song_lifecycle",
-    "top_songs",
-    "top_artists",
-)
-
-
 def _report(data_dir: Path, warehouse: Path) -> str:
     lines = [f"Raw snapshots: {data_dir / 'raw' / 'spotify-charts'}"]
     with duckdb.connect(str(warehouse), read_only=True) as con:
@@ -71,6 +58,9 @@ def _report(data_dir: Path, warehouse: Path) -> str:
             rows, charts = con.execute(f"select count(*), count(distinct chart_id) from marts.{name}").fetchone()
             lines.append(f"  marts.{name:<30} {rows:>8,} rows  {charts} charts")
     lines.append("Explore: make dev (Dagster UI), or duckdb " + str(warehouse))
+    page = data_dir / "dashboard" / "index.html"
+    if page.exists():
+        lines.append(f"Dashboard:     {page}  (open it in any browser; it works offline)")
     return "\n".join(lines)
 
 

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from spotify_charts.assets.dashboard import dashboard_page
 from spotify_charts.assets.dbt import analytics_dbt_models, daily_dbt_models
 from spotify_charts.assets.raw import raw_chart_snapshots
 from spotify_charts.assets.staging import staging_chart_tables
@@ -10,7 +11,7 @@ from spotify_charts.schedules import all_assets_job, daily_charts_schedule
 from spotify_charts.sensors import log_run_failures
 
 defs = dg.Definitions(
-    assets=[raw_chart_snapshots, staging_chart_tables, daily_dbt_models, analytics_dbt_models],
+    assets=[raw_chart_snapshots, staging_chart_tables, daily_dbt_models, analytics_dbt_models, dashboard_page],
     jobs=[all_assets_job],
     schedules=[daily_charts_schedule],
     sensors=[log_run_failures],

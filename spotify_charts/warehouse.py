@@ -43,6 +43,14 @@ class Warehouse(ABC):
     def dbt_env(self) -> dict[str, str]:
         """Environment variables that point the dbt profile at this warehouse."""
 
+    @abstractmethod
+    def query(self, sql: str) -> list[dict]:
+        """Rows of a read-only query (the dashboard reads the marts with it)."""
+
+    @abstractmethod
+    def table_names(self, schema: str) -> set[str]:
+        """The tables and views in a schema (empty when the schema does not exist)."""
+
 
 def _create_table_sql(name: str, schema: pa.Schema) -> str:
     columns = ",\n    ".join(f"{field.name} {_DUCKDB_TYPES[field.type]}" for field in schema)
@@ -126,3 +134,20 @@ class DuckDBWarehouse(Warehouse):
 
     def dbt_env(self) -> dict[str, str]:
         return {"SPOTIFY_CHARTS_WAREHOUSE": "duckdb", "SPOTIFY_CHARTS_DUCKDB_PATH": str(self.path)}
+
+    def query(self, sql: str) -> list[dict]:
+        if not self.path.exists():
+            return []
+        with self.connect(read_only=True) as con:
+            cursor = con.execute(sql)
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+    def table_names(self, schema: str) -> set[str]:
+        rows = self.query(
+            "select table_name from information_schema.tables where table_schema = "
+            + "'"
+            + schema.replace("'", "''")
+            + "'"
+        )
+        return {r["table_name"] for r in rows}

@@ -18,7 +18,7 @@ import pytest
 import sqlglot
 from sqlglot.errors import ErrorLevel
 
-from spotify_charts.cli import CONTRACT_TABLES
+from spotify_charts.dashboard import CONTRACT_TABLES
 from spotify_charts.ingest import fetch_snapshots, load_staging
 from spotify_charts.payload import CHART_ENTRIES_SCHEMA, CHART_ENTRY_ARTISTS_SCHEMA
 from spotify_charts.sources import SampleSource

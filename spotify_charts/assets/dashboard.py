@@ -1,0 +1,39 @@
+"""Dashboard layer: the HTML page that answers the three questions, rebuilt from the contract tables."""
+
+import datetime as dt
+
+import dagster as dg
+
+from spotify_charts import dashboard
+from spotify_charts.resources import RawStoreResource, WarehouseResource
+
+DASHBOARD_KEY = "dashboard/index.html"
+CONTRACT_TABLE_KEYS = [dg.AssetKey(["marts", name]) for name in dashboard.CONTRACT_TABLES]
+
+
+@dg.asset(
+    deps=CONTRACT_TABLE_KEYS,
+    group_name="dashboard",
+    kinds={"html"},
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    automation_condition=dg.AutomationCondition.eager(),
+)
+def dashboard_page(
+    context: dg.AssetExecutionContext, raw_store: RawStoreResource, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    """One self-contained HTML page (no request to any other host) with every loaded chart's answers."""
+    source = warehouse.get_warehouse()
+    data = dashboard.load(source.query, source.table_names("marts"))
+    page = dashboard.render(data, dt.datetime.now(dt.UTC))
+    store = raw_store.get_store()
+    store.write(DASHBOARD_KEY, page.encode())
+    location = store.uri(DASHBOARD_KEY)
+    context.log.info(f"dashboard written to {location}")
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(location),
+            "summary": dg.MetadataValue.md(dashboard.summary_markdown(data)),
+            "charts": len(data.charts),
+            "bytes": len(page.encode()),
+        }
+    )
