@@ -83,7 +83,11 @@ def demo(start: str | None, end: str | None) -> int:
         "--partition-range",
         f"{first}...{last}",
     ]
-    result = subprocess.run(command, check=False)
+    # With SQLite instance storage Dagster otherwise records a "planned" event per asset and per
+    # partition before the run starts (2,555 for a year of 7 partitioned assets, ~25 ms each here):
+    # minutes. One event per asset with the whole range instead; the run's own events are the same.
+    env = {**os.environ, "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true"}
+    result = subprocess.run(command, check=False, env=env)
     if result.returncode:
         print("error: the run failed; see the log above", file=sys.stderr)
         return result.returncode

@@ -131,7 +131,7 @@ def hbar_chart(name: str, title: str, rows: Sequence[tuple[str, float, str]], x_
     """Horizontal bars, largest first as given: (label, value, value shown)."""
     if not rows:
         return _figure(name, title, _empty_svg())
-    left, right, top, bar = 210, 110, 10, 22
+    left, right, top, bar = 240, 110, 10, 22
     height = top + len(rows) * (bar + 6) + 40
     top_value = _nice_max(max(value for _, value, _ in rows))
     span = W - left - right

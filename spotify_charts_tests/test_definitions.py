@@ -44,7 +44,7 @@ ANALYTICS_ASSETS = sorted(
         "marts/dim_songs",
         "marts/dim_tracks",
         "reference/regions",
-        "dashboard_page",
+        "dashboard",
     ]
 )
 
@@ -68,7 +68,7 @@ def test_asset_graph_snapshot():
         assert (node.partitions_def is not None) == (key.to_user_string() in DAILY_ASSETS)
         assert node.backfill_policy == dg.BackfillPolicy.single_run()
     # the dashboard stands on every contract table
-    assert graph.get(dg.AssetKey("dashboard_page")).parent_keys == {dg.AssetKey(n.split("/")) for n in CONTRACT_TABLES}
+    assert graph.get(dg.AssetKey("dashboard")).parent_keys == {dg.AssetKey(n.split("/")) for n in CONTRACT_TABLES}
     checks = {(key.asset_key.to_user_string(), key.name) for key in graph.asset_check_keys}
     assert ("marts/fct_chart_entries", "unique_combination_fct_chart_entries_chart_id__chart_date__rank") in checks
     assert ("marts/song_longevity", "unique_combination_song_longevity_chart_id__longevity_bucket") in checks

@@ -12,6 +12,7 @@ CONTRACT_TABLE_KEYS = [dg.AssetKey(["marts", name]) for name in dashboard.CONTRA
 
 
 @dg.asset(
+    name="dashboard",
     deps=CONTRACT_TABLE_KEYS,
     group_name="dashboard",
     kinds={"html"},
