@@ -8,12 +8,12 @@ from spotify_charts.assets.raw import raw_chart_snapshots
 from spotify_charts.assets.staging import staging_chart_tables
 from spotify_charts.resources import build_resources
 from spotify_charts.schedules import all_assets_job, daily_charts_schedule
-from spotify_charts.sensors import log_run_failures
+from spotify_charts.sensors import dashboard_automation, log_run_failures
 
 defs = dg.Definitions(
     assets=[raw_chart_snapshots, staging_chart_tables, daily_dbt_models, analytics_dbt_models, dashboard_page],
     jobs=[all_assets_job],
     schedules=[daily_charts_schedule],
-    sensors=[log_run_failures],
+    sensors=[log_run_failures, dashboard_automation],
     resources=build_resources(),
 )

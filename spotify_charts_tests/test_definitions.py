@@ -79,7 +79,26 @@ def test_asset_graph_snapshot():
 
 def test_schedules_and_sensors():
     assert [s.name for s in defs.schedules] == ["all_assets_job_schedule"]
-    assert [s.name for s in defs.sensors] == ["log_run_failures"]
+    assert [s.name for s in defs.sensors] == ["log_run_failures", "dashboard_automation"]
+    assert all(s.default_status == dg.DefaultSensorStatus.RUNNING for s in defs.sensors)
+
+
+def test_the_dashboard_is_requested_when_a_mart_changes():
+    from spotify_charts.assets.dashboard import CONTRACT_TABLE_KEYS, dashboard_page
+
+    assets = dg.Definitions(
+        assets=[dashboard_page, *[dg.AssetSpec(key) for key in CONTRACT_TABLE_KEYS]], resources=build_resources()
+    )
+    instance = dg.DagsterInstance.ephemeral()
+    for key in CONTRACT_TABLE_KEYS:
+        instance.report_runless_asset_event(dg.AssetMaterialization(key))
+    instance.report_runless_asset_event(dg.AssetMaterialization("dashboard"))
+    quiet = dg.evaluate_automation_conditions(defs=assets, instance=instance)
+    assert quiet.total_requested == 0  # nothing changed since the dashboard was built
+    instance.report_runless_asset_event(dg.AssetMaterialization(["marts", "top_songs"]))
+    changed = dg.evaluate_automation_conditions(defs=assets, instance=instance, cursor=quiet.cursor)
+    assert changed.total_requested == 1
+    assert changed.get_requested_partitions(dg.AssetKey("dashboard")) == {None}
 
 
 def test_dagster_definitions_validate(tmp_path):
