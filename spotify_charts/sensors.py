@@ -6,7 +6,6 @@ import os
 import dagster as dg
 
 from spotify_charts.alerts import failure_message, post_alert
-from spotify_charts.assets.dashboard import dashboard_page
 
 ALERT_WEBHOOK_ENV = "SPOTIFY_CHARTS_ALERT_WEBHOOK"
 
@@ -47,10 +46,13 @@ def _root_cause(error) -> str:
     return error.message.strip()
 
 
-# Dagster's own default automation sensor ships stopped; this one runs, for the dashboard only.
-dashboard_automation = dg.AutomationConditionSensorDefinition(
-    "dashboard_automation",
-    target=[dashboard_page],
+# Dagster's own default automation sensor ships stopped; this one runs. It evaluates the
+# conditions of the dbt models and the dashboard (eager: they follow new staging partitions and
+# each other) and of the hourly freshness check.
+automation_conditions = dg.AutomationConditionSensorDefinition(
+    "automation_conditions",
+    target=dg.AssetSelection.all(),
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Rebuilds the dashboard (its condition is eager) whenever a contract table changes.",
+    minimum_interval_seconds=60,
+    description="Materialises dbt models and the dashboard when what they stand on changes; runs hourly checks.",
 )

@@ -44,8 +44,8 @@ class Warehouse(ABC):
         """Environment variables that point the dbt profile at this warehouse."""
 
     @abstractmethod
-    def query(self, sql: str) -> list[dict]:
-        """Rows of a read-only query (the dashboard reads the marts with it)."""
+    def query(self, sql: str, params: list | None = None) -> list[dict]:
+        """Rows of a read-only query with bound parameters (the dashboard and the checks use it)."""
 
     @abstractmethod
     def table_names(self, schema: str) -> set[str]:
@@ -135,11 +135,11 @@ class DuckDBWarehouse(Warehouse):
     def dbt_env(self) -> dict[str, str]:
         return {"SPOTIFY_CHARTS_WAREHOUSE": "duckdb", "SPOTIFY_CHARTS_DUCKDB_PATH": str(self.path)}
 
-    def query(self, sql: str) -> list[dict]:
+    def query(self, sql: str, params: list | None = None) -> list[dict]:
         if not self.path.exists():
             return []
         with self.connect(read_only=True) as con:
-            cursor = con.execute(sql)
+            cursor = con.execute(sql, params or [])
             names = [d[0] for d in cursor.description]
             return [dict(zip(names, row)) for row in cursor.fetchall()]
 

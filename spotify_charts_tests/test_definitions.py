@@ -72,14 +72,27 @@ def test_asset_graph_snapshot():
     checks = {(key.asset_key.to_user_string(), key.name) for key in graph.asset_check_keys}
     assert ("marts/fct_chart_entries", "unique_combination_fct_chart_entries_chart_id__chart_date__rank") in checks
     assert ("marts/song_longevity", "unique_combination_song_longevity_chart_id__longevity_bucket") in checks
-    # every dbt data test is an asset check, on the model its yml attaches it to
-    assert len(checks) == 155
+    # every dbt data test is an asset check, on the model its yml attaches it to; plus our own
+    ours = {
+        ("raw_chart_snapshots", "every_chart_stored"),
+        ("staging/chart_entries", "ranks_contiguous"),
+        ("staging/chart_entries", "no_track_twice"),
+        ("staging/chart_entries", "streams_non_increasing"),
+        ("staging/chart_entries", "history_consistent"),
+        ("staging/chart_entries", "chart_size_as_expected"),
+        ("staging/chart_entries", "latest_chart_date_is_recent"),
+    }
+    assert ours <= checks and len(checks - ours) == 155
+    from spotify_charts.assets.staging import staging_chart_tables
+
+    blocking = {spec.name for spec in staging_chart_tables.check_specs if spec.blocking}
+    assert blocking == {"ranks_contiguous", "no_track_twice"}  # the rules whose failure corrupts the marts
     assert {asset for asset, _ in checks} >= set(CONTRACT_TABLES)
 
 
 def test_schedules_and_sensors():
     assert [s.name for s in defs.schedules] == ["all_assets_job_schedule"]
-    assert [s.name for s in defs.sensors] == ["log_run_failures", "dashboard_automation"]
+    assert [s.name for s in defs.sensors] == ["log_run_failures", "automation_conditions"]
     assert all(s.default_status == dg.DefaultSensorStatus.RUNNING for s in defs.sensors)
 
 

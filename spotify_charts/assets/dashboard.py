@@ -5,6 +5,7 @@ import datetime as dt
 import dagster as dg
 
 from spotify_charts import dashboard
+from spotify_charts.assets.staging import WAREHOUSE_POOL
 from spotify_charts.resources import RawStoreResource, WarehouseResource
 
 DASHBOARD_KEY = "dashboard/index.html"
@@ -18,6 +19,7 @@ CONTRACT_TABLE_KEYS = [dg.AssetKey(["marts", name]) for name in dashboard.CONTRA
     kinds={"html"},
     backfill_policy=dg.BackfillPolicy.single_run(),
     automation_condition=dg.AutomationCondition.eager(),
+    pool=WAREHOUSE_POOL,
 )
 def dashboard_page(
     context: dg.AssetExecutionContext, raw_store: RawStoreResource, warehouse: WarehouseResource

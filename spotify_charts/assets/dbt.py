@@ -12,6 +12,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
+from spotify_charts.assets.staging import WAREHOUSE_POOL
 from spotify_charts.dbt_project import dbt_project
 from spotify_charts.partitions import chart_date_partitions, partition_dates
 from spotify_charts.resources import WarehouseResource
@@ -20,6 +21,10 @@ DAILY_SELECTION = "tag:daily"
 
 
 class ChartsDbtTranslator(DagsterDbtTranslator):
+    def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition | None:
+        # New staging partitions flow on through dbt by themselves (with the automation sensor).
+        return dg.AutomationCondition.eager()
+
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         return "dbt_" + dbt_resource_props["fqn"][1] if len(dbt_resource_props["fqn"]) > 2 else "dbt"
 
@@ -36,6 +41,7 @@ def dbt_date_vars(start: str, end: str) -> list[str]:
     backfill_policy=dg.BackfillPolicy.single_run(),
     dagster_dbt_translator=ChartsDbtTranslator(),
     project=dbt_project,
+    pool=WAREHOUSE_POOL,
 )
 def daily_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """The staging views and the incremental fact table, built for the run's chart dates."""
@@ -53,6 +59,7 @@ def daily_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, war
     backfill_policy=dg.BackfillPolicy.single_run(),
     dagster_dbt_translator=ChartsDbtTranslator(),
     project=dbt_project,
+    pool=WAREHOUSE_POOL,
 )
 def analytics_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """Dimensions and the contract marts that answer the dashboard's questions, from all loaded history."""

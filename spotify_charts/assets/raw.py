@@ -17,13 +17,20 @@ class RawSnapshotsConfig(dg.Config):
     backfill_policy=dg.BackfillPolicy.single_run(),
     group_name="raw",
     kinds={"python", "file"},
+    check_specs=[
+        dg.AssetCheckSpec(
+            "every_chart_stored",
+            asset="raw_chart_snapshots",
+            description="Every configured chart has a snapshot for every date of the run (warns otherwise).",
+        )
+    ],
 )
 def raw_chart_snapshots(
     context: dg.AssetExecutionContext,
     config: RawSnapshotsConfig,
     chart_source: ChartSourceResource,
     raw_store: RawStoreResource,
-) -> dg.MaterializeResult:
+):
     """One gzipped JSON object per chart and chart date, exactly as the source returned it."""
     aliases = chart_source.aliases()  # an unknown region fails here, before any fetch or write
     dates = partition_dates(context)
@@ -33,7 +40,7 @@ def raw_chart_snapshots(
     context.log.info(
         f"{report.fetched} charts fetched, {report.reused} already stored, {len(report.missing)} not published"
     )
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
         metadata={
             "charts": report.charts,
             "charts_fetched": report.fetched,
@@ -45,4 +52,10 @@ def raw_chart_snapshots(
             "first_date": dates[0].isoformat(),
             "last_date": dates[-1].isoformat(),
         }
+    )
+    yield dg.AssetCheckResult(
+        check_name="every_chart_stored",
+        passed=not report.missing,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"missing": len(report.missing), "examples": dg.MetadataValue.json(report.missing[:5])},
     )
