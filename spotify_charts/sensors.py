@@ -1,13 +1,46 @@
-"""Sensors: a run-failure sensor that logs which assets and partitions failed, and why (and posts
-it to a webhook when one is configured); the automation sensor that rebuilds the dashboard."""
+"""Sensors: new chart dates (keeps the charts current; ships stopped), the automation sensor
+(dbt models and dashboard follow new data; running), and run failures (log line and optional
+webhook; running)."""
 
+import datetime as dt
+import json
 import os
 
 import dagster as dg
 
 from spotify_charts.alerts import failure_message, post_alert
+from spotify_charts.catchup import missing_dates, ranges, window_start
+from spotify_charts.resources import ChartSourceResource
+from spotify_charts.schedules import chart_dates_request, ingest_job, loaded_or_in_flight
 
 ALERT_WEBHOOK_ENV = "SPOTIFY_CHARTS_ALERT_WEBHOOK"
+START_DATE_ENV = "SPOTIFY_CHARTS_START_DATE"
+
+
+@dg.sensor(
+    job=ingest_job,
+    minimum_interval_seconds=300,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Asks the source for the latest published date of every chart and requests what is missing.",
+)
+def new_chart_dates(context: dg.SensorEvaluationContext, chart_source: ChartSourceResource):
+    source = chart_source.get_source()
+    latest_by_chart = {alias: source.latest_date(alias) for alias in chart_source.aliases()}
+    unpublished = sorted(alias for alias, latest in latest_by_chart.items() if latest is None)
+    if unpublished:
+        return dg.SkipReason(f"no published chart yet for {', '.join(unpublished)}")
+    latest = min(latest_by_chart.values())  # a date is complete when every chart has it
+    start = window_start(latest, os.environ.get(START_DATE_ENV))
+    missing = missing_dates(start, latest, loaded_or_in_flight(context.instance))
+    context.update_cursor(json.dumps({"requested_through": latest.isoformat()}))
+    if not missing:
+        return dg.SkipReason(f"charts are current through {latest}")
+    return [chart_dates_request(first, last) for first, last in ranges(missing)]
+
+
+def requested_through(cursor: str | None) -> dt.date | None:
+    """The latest chart date the sensor has requested, from its cursor."""
+    return dt.date.fromisoformat(json.loads(cursor)["requested_through"]) if cursor else None
 
 
 @dg.run_failure_sensor(default_status=dg.DefaultSensorStatus.RUNNING)

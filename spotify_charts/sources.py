@@ -29,6 +29,14 @@ class ChartSource(Protocol):
         """The chart for that alias and date, or None when the source has no such chart."""
         ...
 
+    def latest_date(self, alias: str) -> dt.date | None:
+        """The latest chart date the source has published for the alias, or None."""
+        ...
+
+
+def utc_today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
 
 class SampleSource:
     """Deterministic simulated charts (see `spotify_charts.sample`): no account, no network."""
@@ -38,6 +46,10 @@ class SampleSource:
     def fetch(self, alias: str, chart_date: dt.date) -> FetchedChart:
         chart = sample_chart(alias, chart_date)
         return FetchedChart(orjson.dumps(chart), len(chart["entries"]))
+
+    def latest_date(self, alias: str) -> dt.date:
+        """Like Spotify: a day's charts appear the next day, so the latest is yesterday (UTC)."""
+        return utc_today() - dt.timedelta(days=1)
 
 
 SOURCE_NAMES = ("sample",)

@@ -91,9 +91,17 @@ def test_asset_graph_snapshot():
 
 
 def test_schedules_and_sensors():
-    assert [s.name for s in defs.schedules] == ["all_assets_job_schedule"]
-    assert [s.name for s in defs.sensors] == ["log_run_failures", "automation_conditions"]
-    assert all(s.default_status == dg.DefaultSensorStatus.RUNNING for s in defs.sensors)
+    # what a production deployment expects: fetching from the source is switched on by a person;
+    # automation and failure alerts are on from the start
+    schedules = {s.name: (s.cron_schedule, s.execution_timezone, s.default_status) for s in defs.schedules}
+    assert schedules == {"daily_charts_schedule": ("0 23 * * *", "UTC", dg.DefaultScheduleStatus.STOPPED)}
+    sensors = {s.name: s.default_status for s in defs.sensors}
+    assert sensors == {
+        "new_chart_dates": dg.DefaultSensorStatus.STOPPED,
+        "automation_conditions": dg.DefaultSensorStatus.RUNNING,
+        "log_run_failures": dg.DefaultSensorStatus.RUNNING,
+    }
+    assert sorted(j.name for j in defs.jobs) == ["all_assets_job", "ingest_chart_dates"]
 
 
 def test_the_dashboard_is_requested_when_a_mart_changes():

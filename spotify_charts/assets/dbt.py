@@ -17,13 +17,32 @@ from spotify_charts.dbt_project import dbt_project
 from spotify_charts.partitions import chart_date_partitions, partition_dates
 from spotify_charts.resources import WarehouseResource
 
-DAILY_SELECTION = "tag:daily"
+DAILY_TAG = "daily"
+REGIONS_SEED = dg.AssetKey(["reference", "regions"])
+DAILY_SELECTION = f"tag:{DAILY_TAG}"
 
 
 class ChartsDbtTranslator(DagsterDbtTranslator):
     def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition | None:
-        # New staging partitions flow on through dbt by themselves (with the automation sensor).
-        return dg.AutomationCondition.eager()
+        """New staging partitions flow on through dbt by themselves (the automation sensor runs it).
+
+        Partitioned models: eager for any date, not only the latest, so a catch-up range or a
+        backfill flows too. The rest stand on every date of the facts, most of which are never
+        loaded (history starts in 2017): they follow any update, missing dates or not."""
+        if dbt_resource_props["resource_type"] == "seed":  # reference data: once, and when the CSV changes
+            return (
+                dg.AutomationCondition.missing() | dg.AutomationCondition.code_version_changed()
+            ) & ~dg.AutomationCondition.in_progress()
+        if DAILY_TAG in dbt_resource_props.get("tags", []):
+            return dg.AutomationCondition.eager().without(dg.AutomationCondition.in_latest_time_window())
+        # (The regions seed is built once on its own; its first build must not start the marts
+        # before any chart is loaded.)
+        updated = dg.AutomationCondition.any_deps_updated().ignore(dg.AssetSelection.assets(REGIONS_SEED))
+        return (
+            updated.since_last_handled()
+            & ~dg.AutomationCondition.any_deps_in_progress()
+            & ~dg.AutomationCondition.in_progress()
+        ).with_label("eager, any loaded dates")
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         return "dbt_" + dbt_resource_props["fqn"][1] if len(dbt_resource_props["fqn"]) > 2 else "dbt"
