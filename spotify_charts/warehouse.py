@@ -133,6 +133,8 @@ class DuckDBWarehouse(Warehouse):
         return tables.entries.num_rows
 
     def dbt_env(self) -> dict[str, str]:
+        # dbt-duckdb creates the file but not its folder (a fresh install's first run may be dbt's)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         return {"SPOTIFY_CHARTS_WAREHOUSE": "duckdb", "SPOTIFY_CHARTS_DUCKDB_PATH": str(self.path)}
 
     def query(self, sql: str, params: list | None = None) -> list[dict]:
