@@ -52,3 +52,17 @@ def pipeline_resources(pipeline_env: dict[str, str], monkeypatch: pytest.MonkeyP
 
 
 DAY = dt.date(2025, 6, 10)
+
+
+def sample_warehouse(work: Path, aliases: list[str], dates: list[dt.date], name: str = "warehouse.duckdb"):
+    """A DuckDB warehouse under `work` whose staging holds these sample charts (raw files beside it)."""
+    from spotify_charts.ingest import fetch_snapshots, load_staging
+    from spotify_charts.sources import SampleSource
+    from spotify_charts.stores import LocalRawStore
+    from spotify_charts.warehouse import DuckDBWarehouse
+
+    store = LocalRawStore(work / "raw")
+    fetch_snapshots(SampleSource(), store, aliases, dates)
+    warehouse = DuckDBWarehouse(work / name)
+    load_staging(store, warehouse, aliases, dates, "sample")
+    return warehouse

@@ -17,6 +17,7 @@ from spotify_charts.ingest import fetch_snapshots, load_staging
 from spotify_charts.sources import SampleSource
 from spotify_charts.stores import LocalRawStore
 from spotify_charts.warehouse import DuckDBWarehouse
+from spotify_charts_tests.conftest import sample_warehouse
 from spotify_charts_tests.test_dbt_warehouses import dbt
 
 REPO = Path(__file__).resolve().parent.parent
@@ -30,10 +31,7 @@ NOW = dt.datetime(2026, 11, 24, 9, 30, tzinfo=dt.UTC)
 def marts_warehouse(tmp_path_factory) -> DuckDBWarehouse:
     """A DuckDB warehouse with 2 charts x 60 days of sample charts and every dbt model built."""
     work = tmp_path_factory.mktemp("dashboard")
-    store = LocalRawStore(work / "raw")
-    fetch_snapshots(SampleSource(), store, ALIASES, DATES)
-    warehouse = DuckDBWarehouse(work / "warehouse.duckdb")
-    load_staging(store, warehouse, ALIASES, DATES, "sample")
+    warehouse = sample_warehouse(work, ALIASES, DATES)
     built = dbt(["build"], warehouse.dbt_env(), work)
     assert built.returncode == 0, built.stdout[-3000:]
     return warehouse

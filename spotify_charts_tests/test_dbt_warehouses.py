@@ -19,11 +19,8 @@ import sqlglot
 from sqlglot.errors import ErrorLevel
 
 from spotify_charts.dashboard import CONTRACT_TABLES
-from spotify_charts.ingest import fetch_snapshots, load_staging
 from spotify_charts.payload import CHART_ENTRIES_SCHEMA, CHART_ENTRY_ARTISTS_SCHEMA
-from spotify_charts.sources import SampleSource
-from spotify_charts.stores import LocalRawStore
-from spotify_charts.warehouse import DuckDBWarehouse
+from spotify_charts_tests.conftest import sample_warehouse
 from spotify_charts_tests.postgres import PostgresServer, running_postgres
 
 REPO = Path(__file__).resolve().parent.parent
@@ -56,11 +53,7 @@ def dbt(command: list[str], env: dict[str, str], tmp_path: Path) -> subprocess.C
 @pytest.fixture(scope="module")
 def staging_duckdb(tmp_path_factory) -> Path:
     """A DuckDB warehouse whose staging holds 2 charts x 60 days of sample charts."""
-    work = tmp_path_factory.mktemp("duckdb")
-    store = LocalRawStore(work / "raw")
-    fetch_snapshots(SampleSource(), store, ALIASES, DATES)
-    load_staging(store, DuckDBWarehouse(work / "warehouse.duckdb"), ALIASES, DATES, "sample")
-    return work / "warehouse.duckdb"
+    return sample_warehouse(tmp_path_factory.mktemp("duckdb"), ALIASES, DATES).path
 
 
 @pytest.fixture(scope="module")

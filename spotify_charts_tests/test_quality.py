@@ -14,11 +14,12 @@ import pytest
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from spotify_charts import quality
-from spotify_charts.ingest import fetch_snapshots, load_staging
+from spotify_charts.ingest import fetch_snapshots
 from spotify_charts.payload import encode_snapshot
 from spotify_charts.sources import SampleSource
 from spotify_charts.stores import LocalRawStore, snapshot_key
 from spotify_charts.warehouse import DuckDBWarehouse
+from spotify_charts_tests.conftest import sample_warehouse
 
 ALIASES = ["regional-global-daily", "regional-ee-daily"]
 DATES = [dt.date(2025, 6, 1) + dt.timedelta(days=i) for i in range(4)]
@@ -27,11 +28,7 @@ RULES = (*quality.BLOCKING_RULES, *quality.WARNING_RULES)
 
 @pytest.fixture(scope="module")
 def good_warehouse(tmp_path_factory) -> Path:
-    work = tmp_path_factory.mktemp("quality")
-    store = LocalRawStore(work / "raw")
-    fetch_snapshots(SampleSource(), store, ALIASES, DATES)
-    load_staging(store, DuckDBWarehouse(work / "good.duckdb"), ALIASES, DATES, "sample")
-    return work / "good.duckdb"
+    return sample_warehouse(tmp_path_factory.mktemp("quality"), ALIASES, DATES).path
 
 
 @pytest.fixture
@@ -134,3 +131,23 @@ def test_a_blocking_failure_stops_the_dbt_models(pipeline_resources, pipeline_en
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert "staging/chart_entries" in materialized
     assert not any(key.startswith("marts/") for key in materialized)  # the facts were not built
+
+
+def test_the_freshness_check_warns_on_old_data_and_passes_on_yesterdays(warehouse, tmp_path, monkeypatch):
+    from spotify_charts import sources
+    from spotify_charts.assets.staging import latest_chart_date_is_recent
+    from spotify_charts.resources import DuckDBWarehouseResource
+
+    resource = DuckDBWarehouseResource(path=str(warehouse.path))
+    old = latest_chart_date_is_recent(warehouse=resource)  # loaded through 2025-06-04, checked today
+    assert not old.passed and old.severity == dg.AssetCheckSeverity.WARN
+    assert old.metadata["latest_chart_date"].value == "2025-06-04"
+
+    yesterday = sources.utc_today() - dt.timedelta(days=1)
+    execute(
+        warehouse, f"update staging.chart_entries set chart_date = DATE '{yesterday}' where chart_date = '2025-06-04'"
+    )
+    assert latest_chart_date_is_recent(warehouse=resource).passed
+
+    empty = latest_chart_date_is_recent(warehouse=DuckDBWarehouseResource(path=str(tmp_path / "none.duckdb")))
+    assert not empty.passed and empty.metadata["latest_chart_date"].value == "none loaded"

@@ -21,6 +21,7 @@ def test_write_and_read(tmp_path):
     assert store.exists(key) and store.read(key) == b"payload"
     assert (tmp_path / key).read_bytes() == b"payload"
     assert store.uri(key) == str(tmp_path / key)
+    assert (tmp_path / key).stat().st_mode & 0o777 == 0o644  # not mkstemp's private 0600
     # no temporary file left behind
     assert [p.name for p in (tmp_path / key).parent.iterdir()] == ["2024-01-01.json.gz"]
     with pytest.raises(FileNotFoundError):
