@@ -1,0 +1,136 @@
+"""The Spotify Charts service as a chart source: `GET {base}/auth/v0/charts/{alias}/{date}`.
+
+A `requests.Session` with connection pooling; urllib3's `Retry` does the retry mechanics: 429
+honours Retry-After (capped), otherwise exponential backoff with jitter; 5xx, timeouts and dropped
+connections are retried; a body that is not complete JSON is retried with the same backoff and
+never returned. 404 means "no chart for this region and date". Every payload is validated before
+it is handed back to be stored. The token never appears in an error message.
+
+Plain module (no Dagster import). Still to come (issue 3): OAuth refresh on 401, a request rate
+shared by all fetches of a run, the CSV import.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import orjson
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from spotify_charts.payload import SnapshotError, check_payload
+from spotify_charts.sources import FetchedChart
+
+DEFAULT_API_URL = "https://charts-spotify-com-service.spotify.com"
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+
+
+class ChartsApiError(RuntimeError):
+    """A chart could not be fetched; the message names the alias, date, status and attempts."""
+
+
+class _CappedRetry(Retry):
+    """urllib3's Retry with Retry-After capped, so one answer cannot stall a run for hours."""
+
+    max_retry_after: float = 120.0
+
+    def get_retry_after(self, response):  # type: ignore[override]
+        seconds = super().get_retry_after(response)
+        return None if seconds is None else min(seconds, self.max_retry_after)
+
+    def new(self, **kw):  # keep the cap on the copies Retry makes of itself
+        copy = super().new(**kw)
+        copy.max_retry_after = self.max_retry_after
+        return copy
+
+
+class ChartsApiSource:
+    """Chart payloads from the charts service, exactly as it sent them."""
+
+    name = "api"
+
+    def __init__(
+        self,
+        token: str,
+        base_url: str = DEFAULT_API_URL,
+        *,
+        attempts: int = 6,
+        backoff_seconds: float = 2.0,
+        max_retry_after_seconds: float = 120.0,
+        timeout_seconds: float = 30.0,
+        pool_size: int = 4,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout_seconds
+        self.attempts = attempts
+        self._token = token
+        retry = _CappedRetry(
+            total=attempts - 1,
+            connect=attempts - 1,
+            read=attempts - 1,
+            status=attempts - 1,
+            status_forcelist=RETRY_STATUSES,
+            allowed_methods=frozenset({"GET"}),
+            backoff_factor=backoff_seconds,
+            backoff_jitter=backoff_seconds / 2,
+            respect_retry_after_header=True,
+            raise_on_status=False,
+        )
+        retry.max_retry_after = max_retry_after_seconds
+        self._retry = retry
+        self.session = requests.Session()
+        self.session.mount(self.base_url, HTTPAdapter(max_retries=retry, pool_connections=1, pool_maxsize=pool_size))
+
+    def __repr__(self) -> str:  # never the token
+        return f"ChartsApiSource(base_url={self.base_url!r})"
+
+    def _get(self, path: str) -> requests.Response:
+        return self.session.get(
+            f"{self.base_url}{path}", headers={"Authorization": f"Bearer {self._token}"}, timeout=self.timeout
+        )
+
+    def fetch(self, alias: str, chart_date: dt.date) -> FetchedChart | None:
+        """The chart's payload, or None when the service has no chart for that alias and date."""
+        where = f"{alias} {chart_date.isoformat()}"
+        path = f"/auth/v0/charts/{alias}/{chart_date.isoformat()}"
+        retry = self._retry.new()
+        for attempt in range(1, self.attempts + 1):
+            try:
+                response = self._get(path)
+                body = response.content
+            except requests.RequestException as exc:  # transport failures left after urllib3's own retries
+                problem, status = f"{type(exc).__name__}", "no answer"
+            else:
+                if response.status_code == 404:
+                    return None
+                if response.status_code != 200:
+                    retries = getattr(response.raw, "retries", None)
+                    made = (len(retries.history) if retries else 0) + 1
+                    raise ChartsApiError(
+                        f"{where}: HTTP {response.status_code} after {made} request(s): {response.text[:300]}"
+                    )
+                try:
+                    payload = orjson.loads(body)
+                except orjson.JSONDecodeError as exc:
+                    problem, status = f"incomplete or invalid JSON ({exc})", "200"
+                else:
+                    try:
+                        entries = check_payload(where, payload)
+                    except SnapshotError as exc:
+                        raise ChartsApiError(f"{exc} (not stored)") from None
+                    return FetchedChart(body, entries)
+            if attempt == self.attempts:
+                raise ChartsApiError(f"{where}: {problem} (status {status}) after {attempt} attempts")
+            retry = retry.increment(method="GET", url=path)
+            retry.sleep()
+        raise AssertionError("unreachable")
+
+    def latest_date(self, alias: str) -> dt.date | None:
+        """The newest published chart's date (`displayChart.date` of `/latest`), or None."""
+        response = self._get(f"/auth/v0/charts/{alias}/latest")
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise ChartsApiError(f"{alias} latest: HTTP {response.status_code}: {response.text[:300]}")
+        return dt.date.fromisoformat(orjson.loads(response.content)["displayChart"]["date"])

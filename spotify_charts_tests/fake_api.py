@@ -1,0 +1,117 @@
+"""A local stand-in for the Spotify Charts service: the sample charts over real HTTP on 127.0.0.1,
+at the real paths, behind a bearer token, with faults on demand.
+
+Faults are queued per request (`server.faults.append("429")`) or set by rate:
+  "429" (with Retry-After: 1), "429-no-retry-after", "500", "502", "503", "slow" (sleeps past
+  the client timeout), "truncated" (half the body, then the connection closes), "401".
+A region listed in `server.no_chart` answers 404.
+
+Run by hand: `python -m spotify_charts_tests.fake_api [PORT] [TOKEN]`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import sys
+import threading
+import time
+from collections import deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import orjson
+
+from spotify_charts.sample import sample_chart
+
+CHART_PATH = re.compile(r"^/auth/v0/charts/(?P<alias>[a-z0-9-]+)/(?P<date>\d{4}-\d{2}-\d{2}|latest)$")
+
+
+class FakeChartsApi(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, token: str, port: int = 0, slow_seconds: float = 3.0) -> None:
+        super().__init__(("127.0.0.1", port), _Handler)
+        self.token = token
+        self.faults: deque[str] = deque()
+        self.no_chart: set[str] = set()
+        self.slow_seconds = slow_seconds
+        self.latest = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+        self.served: dict[str, bytes] = {}  # path -> body of the last 200 answer
+        self.requests: list[tuple[str, int]] = []  # (path, status)
+        self.lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def start(self) -> FakeChartsApi:
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+        return self
+
+    def body(self, alias: str, day: dt.date) -> bytes:
+        return orjson.dumps(sample_chart(alias, day))
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: FakeChartsApi
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def _answer(self, status: int, body: bytes = b"", headers: dict | None = None) -> None:
+        with self.server.lock:
+            self.server.requests.append((self.path, status))
+        self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:  # noqa: N802
+        if self.headers.get("Authorization") != f"Bearer {self.server.token}":
+            return self._answer(401, b'{"error": "invalid or expired token"}')
+        match = CHART_PATH.match(self.path)
+        if not match:
+            return self._answer(404, b'{"error": "no such path"}')
+        with self.server.lock:
+            fault = self.server.faults.popleft() if self.server.faults else None
+        if fault == "401":
+            return self._answer(401, b'{"error": "token expired"}')
+        if fault in ("429", "429-no-retry-after"):
+            headers = {"Retry-After": "1"} if fault == "429" else {}
+            return self._answer(429, b'{"error": "rate limited"}', headers)
+        if fault in ("500", "502", "503"):
+            return self._answer(int(fault), b'{"error": "server error"}')
+        if fault == "slow":
+            time.sleep(self.server.slow_seconds)
+        alias = match["alias"]
+        region = alias.removeprefix("regional-").removesuffix("-daily")
+        day = self.server.latest if match["date"] == "latest" else dt.date.fromisoformat(match["date"])
+        if region in self.server.no_chart or day > self.server.latest:
+            return self._answer(404, b'{"error": "chart not found"}')
+        body = self.server.body(alias, day)
+        if fault == "truncated":
+            with self.server.lock:
+                self.server.requests.append((self.path, 200))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body[: len(body) // 2])
+            self.close_connection = True
+            return
+        with self.server.lock:
+            self.server.served[self.path] = body
+        self._answer(200, body)
+
+
+if __name__ == "__main__":
+    server = FakeChartsApi(
+        token=sys.argv[2] if len(sys.argv) > 2 else "local-token", port=int(sys.argv[1]) if len(sys.argv) > 1 else 8765
+    )
+    print(json.dumps({"url": server.url, "token": server.token}), flush=True)
+    server.serve_forever()
