@@ -13,7 +13,13 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 START ?=
 END ?=
 
-.PHONY: install manifest demo test lint bench dev clean
+# Local settings (SPOTIFY_* variables; `make token` writes SPOTIFY_REFRESH_TOKEN here), when present.
+ifneq (,$(wildcard .env))
+include .env
+export $(shell sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)=.*/\1/p' .env)
+endif
+
+.PHONY: install manifest demo test lint bench dev token clean
 
 $(INSTALLED): pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON) (set PYTHON=...)"; exit 1; }
@@ -51,6 +57,9 @@ bench: $(MANIFEST)
 
 dev: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 	exec $(VENV)/bin/dagster dev -w workspace.yaml
+
+token: $(INSTALLED)
+	$(PY) -m spotify_charts.token_cli
 
 clean:
 	rm -rf $(VENV) dbt/target dbt/logs $(DAGSTER_HOME)

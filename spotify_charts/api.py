@@ -6,13 +6,20 @@ connections are retried; a body that is not complete JSON is retried with the sa
 never returned. 404 means "no chart for this region and date". Every payload is validated before
 it is handed back to be stored. The token never appears in an error message.
 
-Plain module (no Dagster import). Still to come (issue 3): OAuth refresh on 401, a request rate
-shared by all fetches of a run, the CSV import.
+Tokens: a static bearer token, or Spotify's OAuth refresh-token grant, exchanged when first
+needed and again whenever the service answers 401 (the request is then sent once more). Requests
+start at most `max_rps` per second across every thread that shares the source (a run's fetches);
+urllib3's own retries are spaced by their backoff.
+
+Plain module (no Dagster import).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
+from typing import Protocol
 
 import orjson
 import requests
@@ -23,11 +30,98 @@ from spotify_charts.payload import SnapshotError, check_payload
 from spotify_charts.sources import FetchedChart
 
 DEFAULT_API_URL = "https://charts-spotify-com-service.spotify.com"
+DEFAULT_ACCOUNTS_URL = "https://accounts.spotify.com"
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 
 
 class ChartsApiError(RuntimeError):
     """A chart could not be fetched; the message names the alias, date, status and attempts."""
+
+
+class TokenProvider(Protocol):
+    def token(self) -> str: ...
+
+    def renew(self) -> bool:
+        """Get a new token after a 401; False when this provider cannot."""
+        ...
+
+
+class StaticToken:
+    """A bearer token from SPOTIFY_CHARTS_TOKEN: used as is, cannot be renewed."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def token(self) -> str:
+        return self._token
+
+    def renew(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "StaticToken(***)"
+
+
+class RefreshingToken:
+    """An access token from Spotify's OAuth refresh-token grant, renewed when needed and on 401."""
+
+    def __init__(
+        self, client_id: str, client_secret: str, refresh_token: str, accounts_url: str = DEFAULT_ACCOUNTS_URL
+    ) -> None:
+        self._client = (client_id, client_secret)
+        self._refresh_token = refresh_token
+        self._url = accounts_url.rstrip("/") + "/api/token"
+        self._access: str | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"RefreshingToken(accounts={self._url!r})"
+
+    def token(self) -> str:
+        with self._lock:
+            if self._access is None:
+                self._access = self._exchange()
+            return self._access
+
+    def renew(self) -> bool:
+        with self._lock:
+            self._access = self._exchange()
+        return True
+
+    def _exchange(self) -> str:
+        try:
+            response = requests.post(
+                self._url,
+                data={"grant_type": "refresh_token", "refresh_token": self._refresh_token},
+                auth=self._client,
+                timeout=30,
+            )
+        except requests.RequestException as exc:
+            raise ChartsApiError(f"token endpoint unreachable ({type(exc).__name__})") from None
+        if response.status_code != 200:
+            # the answer names the problem (invalid_grant, invalid_client); it never echoes secrets
+            raise ChartsApiError(f"token refresh refused: HTTP {response.status_code}: {response.text[:200]}")
+        body = response.json()
+        if body.get("refresh_token"):  # Spotify may rotate it
+            self._refresh_token = body["refresh_token"]
+        return body["access_token"]
+
+
+class RateLimiter:
+    """At most `per_second` requests started per second, across every thread of a run."""
+
+    def __init__(self, per_second: float) -> None:
+        self.interval = 1.0 / per_second if per_second > 0 else 0.0
+        self._next = time.monotonic()
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next)
+            self._next = start + self.interval
+        if start > now:
+            time.sleep(start - now)
 
 
 class _CappedRetry(Retry):
@@ -52,9 +146,11 @@ class ChartsApiSource:
 
     def __init__(
         self,
-        token: str,
+        token: str | TokenProvider,
         base_url: str = DEFAULT_API_URL,
         *,
+        max_rps: float = 1.0,
+        max_concurrency: int = 2,
         attempts: int = 6,
         backoff_seconds: float = 2.0,
         max_retry_after_seconds: float = 120.0,
@@ -64,7 +160,9 @@ class ChartsApiSource:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout_seconds
         self.attempts = attempts
-        self._token = token
+        self.max_concurrency = max_concurrency
+        self._tokens = StaticToken(token) if isinstance(token, str) else token
+        self._limiter = RateLimiter(max_rps)
         retry = _CappedRetry(
             total=attempts - 1,
             connect=attempts - 1,
@@ -86,8 +184,18 @@ class ChartsApiSource:
         return f"ChartsApiSource(base_url={self.base_url!r})"
 
     def _get(self, path: str) -> requests.Response:
+        """One GET (urllib3 retries transient failures); on 401 a renewed token, once."""
+        response = self._send(path)
+        if response.status_code == 401 and self._tokens.renew():
+            response = self._send(path)
+        return response
+
+    def _send(self, path: str) -> requests.Response:
+        self._limiter.wait()
         return self.session.get(
-            f"{self.base_url}{path}", headers={"Authorization": f"Bearer {self._token}"}, timeout=self.timeout
+            f"{self.base_url}{path}",
+            headers={"Authorization": f"Bearer {self._tokens.token()}"},
+            timeout=self.timeout,
         )
 
     def fetch(self, alias: str, chart_date: dt.date) -> FetchedChart | None:

@@ -62,8 +62,9 @@ def fetch_snapshots(
         store.write(snapshot_key(alias, day), data)
         return alias, day, chart.entries, len(data)
 
-    # Charts are simulated per alias in order; one worker per alias keeps each one's days in order.
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    # Two workers for the sample source (simulated per alias in order); the API source says how
+    # many requests may be in flight (SPOTIFY_CHARTS_MAX_CONCURRENCY), its rate limiter the pace.
+    with ThreadPoolExecutor(max_workers=getattr(source, "max_concurrency", 2)) as pool:
         for item, result in zip(todo, pool.map(fetch_one, todo)):
             if result is None:
                 report.missing.append(f"{item[0]}/{item[1].isoformat()}")

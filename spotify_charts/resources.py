@@ -16,6 +16,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from spotify_charts.api import DEFAULT_ACCOUNTS_URL, DEFAULT_API_URL, ChartsApiSource, RefreshingToken
 from spotify_charts.dbt_project import dbt_project
 from spotify_charts.regions import DEFAULT_REGIONS, daily_alias, parse_regions
 from spotify_charts.sources import ChartSource, make_source
@@ -26,17 +27,39 @@ DEFAULT_DATA_DIR = "data"
 
 
 class ChartSourceResource(dg.ConfigurableResource):
-    """Which charts to collect (region codes) and where to get them from."""
+    """Which charts to collect (region codes) and where to get them from.
+
+    Secrets (token, client secret, refresh token) are set from `dg.EnvVar`s: the UI and run
+    config show the variables' names, never their values."""
 
     source: str = "sample"
     regions: str = ",".join(DEFAULT_REGIONS)
+    api_url: str = DEFAULT_API_URL
+    token: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    refresh_token: str | None = None
+    accounts_url: str = DEFAULT_ACCOUNTS_URL
+    max_rps: float = 1.0
+    max_concurrency: int = 2
 
     def aliases(self) -> list[str]:
         """The configured charts' aliases; RegionConfigError for an unknown region code."""
         return [daily_alias(code) for code in parse_regions(self.regions)]
 
     def get_source(self) -> ChartSource:
-        return make_source(self.source)
+        if self.source != "api":
+            return make_source(self.source)
+        if self.token:
+            tokens = self.token
+        elif self.client_id and self.client_secret and self.refresh_token:
+            tokens = RefreshingToken(self.client_id, self.client_secret, self.refresh_token, self.accounts_url)
+        else:
+            raise ValueError(
+                "SPOTIFY_CHARTS_SOURCE=api needs SPOTIFY_CHARTS_TOKEN, or SPOTIFY_CLIENT_ID, SPOTIFY_CLIENT_SECRET "
+                "and SPOTIFY_REFRESH_TOKEN (README, Using real Spotify data)"
+            )
+        return ChartsApiSource(tokens, self.api_url, max_rps=self.max_rps, max_concurrency=self.max_concurrency)
 
 
 class RawStoreResource(dg.ConfigurableResource):
@@ -91,7 +114,7 @@ def dbt_executable() -> str:
     return str(beside) if beside.exists() else "dbt"
 
 
-def _setting(env: Mapping[str, str], name: str, default: str) -> str | dg.EnvVar:
+def _setting(env: Mapping[str, str], name: str, default: str | None) -> str | dg.EnvVar | None:
     """The variable as a `dg.EnvVar` when it is set (resolved at run time), else the default."""
     return dg.EnvVar(name) if env.get(name) else default
 
@@ -107,6 +130,14 @@ def build_resources(env: Mapping[str, str] | None = None) -> dict[str, dg.Config
         "chart_source": ChartSourceResource(
             source=_setting(env, "SPOTIFY_CHARTS_SOURCE", "sample"),
             regions=_setting(env, "SPOTIFY_CHARTS_REGIONS", ",".join(DEFAULT_REGIONS)),
+            api_url=_setting(env, "SPOTIFY_CHARTS_API_URL", DEFAULT_API_URL),
+            token=_setting(env, "SPOTIFY_CHARTS_TOKEN", None),
+            client_id=_setting(env, "SPOTIFY_CLIENT_ID", None),
+            client_secret=_setting(env, "SPOTIFY_CLIENT_SECRET", None),
+            refresh_token=_setting(env, "SPOTIFY_REFRESH_TOKEN", None),
+            accounts_url=_setting(env, "SPOTIFY_ACCOUNTS_URL", DEFAULT_ACCOUNTS_URL),
+            max_rps=float(env.get("SPOTIFY_CHARTS_MAX_RPS") or 1.0),
+            max_concurrency=int(env.get("SPOTIFY_CHARTS_MAX_CONCURRENCY") or 2),
         ),
         "raw_store": LocalRawStoreResource(data_dir=_setting(env, "SPOTIFY_CHARTS_DATA_DIR", DEFAULT_DATA_DIR)),
         "warehouse": DuckDBWarehouseResource(

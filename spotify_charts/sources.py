@@ -52,10 +52,11 @@ class SampleSource:
         return utc_today() - dt.timedelta(days=1)
 
 
-SOURCE_NAMES = ("sample",)
+SOURCE_NAMES = ("sample", "api")
 
 
 def make_source(name: str) -> ChartSource:
+    """A source that needs no settings (the API source is built by the resource, with its token)."""
     if name == "sample":
         return SampleSource()
     raise ValueError(f"SPOTIFY_CHARTS_SOURCE={name!r} is not a known source; valid: {', '.join(SOURCE_NAMES)}")

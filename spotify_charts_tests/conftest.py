@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import os
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,14 @@ SHARED_FIXTURES = REPO.parent / "shared" / "fixtures"
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """The definitions module needs dbt's manifest at import time: prepare it once per session."""
+    """Hermetic settings, and dbt's manifest (the definitions module needs it at import time).
+
+    The developer's own settings (`.env`, which make exports, or the shell) must not reach the
+    tests: a SPOTIFY_CHARTS_SOURCE=api there would send them to the real service."""
+    for name in [n for n in os.environ if n.startswith(("SPOTIFY_CHARTS_", "SPOTIFY_CLIENT_", "SPOTIFY_REFRESH"))]:
+        del os.environ[name]
+    os.environ.pop("SPOTIFY_ACCOUNTS_URL", None)
+
     from dagster_dbt import DbtCliResource
 
     from spotify_charts.dbt_project import dbt_project

@@ -11,12 +11,14 @@ Run by hand: `python -m spotify_charts_tests.fake_api [PORT] [TOKEN]`.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import re
 import sys
 import threading
 import time
+import urllib.parse
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -33,6 +35,12 @@ class FakeChartsApi(ThreadingHTTPServer):
     def __init__(self, token: str, port: int = 0, slow_seconds: float = 3.0) -> None:
         super().__init__(("127.0.0.1", port), _Handler)
         self.token = token
+        # the accounts service: POST /api/token with the refresh-token grant
+        self.client_id, self.client_secret, self.refresh_token = "app-id", "app-secret", "refresh-me"
+        self.auth_code = "code-from-the-browser"
+        self.tokens_issued = 0
+        self.expire_every: int | None = None  # the access token expires after this many chart requests
+        self._uses = 0
         self.faults: deque[str] = deque()
         self.no_chart: set[str] = set()
         self.slow_seconds = slow_seconds
@@ -40,6 +48,11 @@ class FakeChartsApi(ThreadingHTTPServer):
         self.served: dict[str, bytes] = {}  # path -> body of the last 200 answer
         self.requests: list[tuple[str, int]] = []  # (path, status)
         self.lock = threading.Lock()
+
+    def handle_error(self, request, client_address) -> None:
+        # A client that timed out on a "slow" fault hangs up before the answer: expected here.
+        if not isinstance(sys.exc_info()[1], BrokenPipeError | ConnectionResetError):
+            super().handle_error(request, client_address)
 
     @property
     def url(self) -> str:
@@ -71,7 +84,31 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def do_POST(self) -> None:  # noqa: N802
+        server = self.server
+        form = urllib.parse.parse_qs(self.rfile.read(int(self.headers.get("Content-Length", 0))).decode())
+        expected = base64.b64encode(f"{server.client_id}:{server.client_secret}".encode()).decode()
+        if self.path != "/api/token" or self.headers.get("Authorization") != f"Basic {expected}":
+            return self._answer(400, b'{"error": "invalid_client"}')
+        by_code = form.get("grant_type") == ["authorization_code"] and form.get("code") == [server.auth_code]
+        by_refresh = form.get("grant_type") == ["refresh_token"] and form.get("refresh_token") == [server.refresh_token]
+        if not (by_code or by_refresh):
+            return self._answer(400, b'{"error": "invalid_grant"}')
+        with server.lock:
+            server.tokens_issued += 1
+            server.token = f"access-{server.tokens_issued}"
+            server._uses = 0
+        body = {"access_token": server.token, "token_type": "Bearer", "expires_in": 3600}
+        if by_code:
+            body["refresh_token"] = server.refresh_token
+        self._answer(200, json.dumps(body).encode())
+
     def do_GET(self) -> None:  # noqa: N802
+        server = self.server
+        with server.lock:
+            if server.expire_every and server._uses >= server.expire_every:
+                server.token = "expired"
+            server._uses += 1
         if self.headers.get("Authorization") != f"Bearer {self.server.token}":
             return self._answer(401, b'{"error": "invalid or expired token"}')
         match = CHART_PATH.match(self.path)

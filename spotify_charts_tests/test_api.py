@@ -5,11 +5,13 @@ failures name the alias, date, status and attempts, never the token; bad payload
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 
 import orjson
 import pytest
 
-from spotify_charts.api import ChartsApiError, ChartsApiSource, _CappedRetry
+from spotify_charts.api import ChartsApiError, ChartsApiSource, RateLimiter, RefreshingToken, _CappedRetry
 from spotify_charts.sample import sample_chart
 from spotify_charts_tests.fake_api import FakeChartsApi
 
@@ -34,9 +36,9 @@ def api():
     server.server_close()
 
 
-def client(server: FakeChartsApi, **kwargs) -> ChartsApiSource:
-    options = {"backoff_seconds": 0.01, "timeout_seconds": 0.5, "max_retry_after_seconds": 0.05, **kwargs}
-    return ChartsApiSource(TOKEN, server.url, **options)
+def client(server: FakeChartsApi, token=TOKEN, **kwargs) -> ChartsApiSource:
+    options = {"backoff_seconds": 0.01, "timeout_seconds": 0.5, "max_retry_after_seconds": 0.05, "max_rps": 0, **kwargs}
+    return ChartsApiSource(token, server.url, **options)
 
 
 def test_a_chart_comes_back_exactly_as_served(api):
@@ -112,3 +114,85 @@ def test_retry_after_is_capped():
     retry.max_retry_after = 30
     assert retry.get_retry_after(Answer()) == 30
     assert retry.new(total=2).max_retry_after == 30
+
+
+def refreshing(server: FakeChartsApi) -> RefreshingToken:
+    return RefreshingToken(server.client_id, server.client_secret, server.refresh_token, accounts_url=server.url)
+
+
+def test_oauth_refresh_gets_a_token_and_a_new_one_on_401(api):
+    api.expire_every = 3  # the access token dies every 3 requests: a backfill outlives many tokens
+    source = client(api, token=refreshing(api))
+    days = [DAY + dt.timedelta(days=i) for i in range(7)]
+    for day in days:
+        sample_chart(ALIAS, day)
+    charts = [source.fetch(ALIAS, day) for day in days]
+    assert [c.body for c in charts] == [api.served[f"/auth/v0/charts/{ALIAS}/{d}"] for d in days]
+    assert api.tokens_issued >= 3
+    assert TOKEN not in repr(source) and api.client_secret not in repr(refreshing(api))
+
+
+def test_a_refused_refresh_token_says_so_without_secrets(api):
+    tokens = RefreshingToken(api.client_id, api.client_secret, "stale-refresh-token", accounts_url=api.url)
+    with pytest.raises(ChartsApiError, match="token refresh refused: HTTP 400.*invalid_grant") as failure:
+        client(api, token=tokens).fetch(ALIAS, DAY)
+    assert "stale-refresh-token" not in str(failure.value) and api.client_secret not in str(failure.value)
+
+
+def test_the_rate_limit_spaces_requests_across_threads():
+    limiter = RateLimiter(per_second=50)
+    starts: list[float] = []
+
+    def hit():
+        limiter.wait()
+        starts.append(time.monotonic())
+
+    threads = [threading.Thread(target=hit) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    gaps = [b - a for a, b in zip(sorted(starts), sorted(starts)[1:])]
+    assert min(gaps) >= 0.015  # 20 ms apart at 50/s, give or take the scheduler
+
+
+def test_the_api_source_through_dagster_gives_the_sample_rows_and_never_shows_the_token(
+    api, tmp_path, monkeypatch, capfd
+):
+    """SPOTIFY_CHARTS_SOURCE=api against the stand-in (with faults) produces the same staging rows
+    as the sample source, apart from `source`; the token is in no log line and no metadata."""
+    import dagster as dg
+    import duckdb
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+    from spotify_charts.assets.raw import raw_chart_snapshots
+    from spotify_charts.assets.staging import staging_chart_tables
+    from spotify_charts.resources import build_resources
+
+    days = {ASSET_PARTITION_RANGE_START_TAG: "2025-06-01", ASSET_PARTITION_RANGE_END_TAG: "2025-06-02"}
+    rows = {}
+    for source in ("sample", "api"):
+        env = {
+            "SPOTIFY_CHARTS_SOURCE": source,
+            "SPOTIFY_CHARTS_REGIONS": "global,ee",
+            "SPOTIFY_CHARTS_DATA_DIR": str(tmp_path / source),
+            "SPOTIFY_CHARTS_DUCKDB_PATH": str(tmp_path / source / "w.duckdb"),
+            "SPOTIFY_CHARTS_API_URL": api.url,
+            "SPOTIFY_CHARTS_TOKEN": TOKEN,
+            "SPOTIFY_CHARTS_MAX_RPS": "50",
+        }
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        api.faults.extend(["429", "503", "truncated"])
+        result = dg.materialize([raw_chart_snapshots, staging_chart_tables], resources=build_resources(), tags=days)
+        assert result.success
+        for event in result.all_events:
+            assert TOKEN not in repr(event.event_specific_data)
+        assert TOKEN not in repr(result.dagster_run.run_config)
+        with duckdb.connect(env["SPOTIFY_CHARTS_DUCKDB_PATH"], read_only=True) as con:
+            rows[source] = con.execute(
+                "select * exclude (loaded_at, source) from staging.chart_entries order by all"
+            ).fetchall()
+            assert con.execute("select distinct source from staging.chart_entries").fetchall() == [(source,)]
+    assert len(rows["api"]) == 500 and rows["api"] == rows["sample"]
+    assert TOKEN not in capfd.readouterr().err
