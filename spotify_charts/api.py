@@ -7,9 +7,9 @@ never returned. 404 means "no chart for this region and date". Every payload is 
 it is handed back to be stored. The token never appears in an error message.
 
 Tokens: a static bearer token, or Spotify's OAuth refresh-token grant, exchanged when first
-needed and again whenever the service answers 401 (the request is then sent once more). Requests
-start at most `max_rps` per second across every thread that shares the source (a run's fetches);
-urllib3's own retries are spaced by their backoff.
+needed and again whenever the service answers 401 (the request is then sent once more). Requests,
+retries included, start at most `max_rps` per second across every thread that shares the source
+(a run's fetches).
 
 Plain module (no Dagster import).
 """
@@ -24,6 +24,7 @@ from typing import Protocol
 import orjson
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
 from spotify_charts.payload import SnapshotError, check_payload
@@ -178,7 +179,11 @@ class ChartsApiSource:
         retry.max_retry_after = max_retry_after_seconds
         self._retry = retry
         self.session = requests.Session()
-        self.session.mount(self.base_url, HTTPAdapter(max_retries=retry, pool_connections=1, pool_maxsize=pool_size))
+        # No retries inside the adapter: `fetch` drives `retry` itself, so that every attempt
+        # passes the rate limiter (and a 401 can renew the token first).
+        self.session.mount(
+            self.base_url, HTTPAdapter(max_retries=0, pool_connections=1, pool_maxsize=max(pool_size, max_concurrency))
+        )
 
     def __repr__(self) -> str:  # never the token
         return f"ChartsApiSource(base_url={self.base_url!r})"
@@ -199,40 +204,47 @@ class ChartsApiSource:
         )
 
     def fetch(self, alias: str, chart_date: dt.date) -> FetchedChart | None:
-        """The chart's payload, or None when the service has no chart for that alias and date."""
+        """The chart's payload, or None when the service has no chart for that alias and date.
+
+        urllib3's `Retry` counts the attempts and computes every wait (backoff with jitter, or the
+        answer's Retry-After, capped); each attempt goes through the run's rate limiter."""
         where = f"{alias} {chart_date.isoformat()}"
         path = f"/auth/v0/charts/{alias}/{chart_date.isoformat()}"
         retry = self._retry.new()
-        for attempt in range(1, self.attempts + 1):
+        attempt = 0
+        while True:
+            attempt += 1
+            answer = None
             try:
                 response = self._get(path)
                 body = response.content
-            except requests.RequestException as exc:  # transport failures left after urllib3's own retries
-                problem, status = f"{type(exc).__name__}", "no answer"
+            except requests.RequestException as exc:  # timeouts, dropped connections, cut-off bodies
+                problem = type(exc).__name__
             else:
                 if response.status_code == 404:
                     return None
-                if response.status_code != 200:
-                    retries = getattr(response.raw, "retries", None)
-                    made = (len(retries.history) if retries else 0) + 1
-                    raise ChartsApiError(
-                        f"{where}: HTTP {response.status_code} after {made} request(s): {response.text[:300]}"
-                    )
-                try:
-                    payload = orjson.loads(body)
-                except orjson.JSONDecodeError as exc:
-                    problem, status = f"incomplete or invalid JSON ({exc})", "200"
-                else:
+                if response.status_code == 200:
                     try:
-                        entries = check_payload(where, payload)
-                    except SnapshotError as exc:
-                        raise ChartsApiError(f"{exc} (not stored)") from None
-                    return FetchedChart(body, entries)
-            if attempt == self.attempts:
-                raise ChartsApiError(f"{where}: {problem} (status {status}) after {attempt} attempts")
-            retry = retry.increment(method="GET", url=path)
-            retry.sleep()
-        raise AssertionError("unreachable")
+                        payload = orjson.loads(body)
+                    except orjson.JSONDecodeError as exc:
+                        problem = f"incomplete or invalid JSON ({exc})"
+                    else:
+                        try:
+                            entries = check_payload(where, payload)
+                        except SnapshotError as exc:
+                            raise ChartsApiError(f"{exc} (not stored)") from None
+                        return FetchedChart(body, entries)
+                elif response.status_code in RETRY_STATUSES:
+                    problem, answer = f"HTTP {response.status_code}", response.raw
+                else:  # other 4xx: at once, with the service's message
+                    raise ChartsApiError(
+                        f"{where}: HTTP {response.status_code} after {attempt} request(s): {response.text[:300]}"
+                    )
+            try:
+                retry = retry.increment(method="GET", url=path, response=answer)
+            except MaxRetryError:
+                raise ChartsApiError(f"{where}: {problem} after {attempt} request(s)") from None
+            retry.sleep(answer)
 
     def latest_date(self, alias: str) -> dt.date | None:
         """The newest published chart's date (`displayChart.date` of `/latest`), or None."""

@@ -6,8 +6,10 @@
 3. dbt: `dbt build` of every model and test over a year of 7 charts on DuckDB (fresh warehouse).
 4. The daily update: one new chart date through staging, the partitioned dbt models and the
    marts, with 30 days and with 5 years of history loaded.
+5. The API client: a backfill against the local stand-in limited to R requests/s with 10% of
+   requests failing transiently, for R = 5 and R = 50.
 
-Usage: python -m spotify_charts_tests.bench [--rounds N] [--skip-demo] [--only load,demo,dbt,update]
+Usage: python -m spotify_charts_tests.bench [--rounds N] [--skip-demo] [--only load,demo,dbt,update,api]
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from pathlib import Path
 from spotify_charts.ingest import fetch_snapshots, load_staging
 from spotify_charts.regions import DEFAULT_REGIONS, daily_alias
 from spotify_charts.sources import SampleSource
-from spotify_charts.stores import LocalRawStore
+from spotify_charts.stores import LocalRawStore, snapshot_key
 from spotify_charts.warehouse import DuckDBWarehouse
 
 REPO = Path(__file__).resolve().parent.parent
@@ -39,7 +41,7 @@ ALIASES = [daily_alias(code) for code in DEFAULT_REGIONS]
 _LOAD_ONE_ROUND = """
 import datetime as dt, json, sys, time
 from spotify_charts.ingest import load_staging
-from spotify_charts.stores import LocalRawStore
+from spotify_charts.stores import LocalRawStore, snapshot_key
 from spotify_charts.warehouse import DuckDBWarehouse
 from spotify_charts.warehouse import DuckDBWarehouse
 raw, db, aliases, first, days = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4], int(sys.argv[5])
@@ -184,11 +186,54 @@ def bench_daily_update(rounds: int) -> dict:
     return results
 
 
+def bench_api(rate: float, charts: int) -> dict:
+    """A backfill through the API client against the local stand-in, which allows `rate` requests
+    per second (429 above it) and fails 10% of requests transiently (5xx, truncated bodies)."""
+    import gzip
+    import tempfile
+
+    import orjson
+
+    from spotify_charts.api import ChartsApiSource
+    from spotify_charts.sample import sample_chart
+    from spotify_charts_tests.fake_api import FakeChartsApi
+
+    days = [END - dt.timedelta(days=i) for i in range(charts // len(ALIASES), 0, -1)]
+    wanted = [(alias, day) for day in days for alias in ALIASES]
+    server = FakeChartsApi("bench-token").start()
+    server.bodies = {(a, d): orjson.dumps(sample_chart(a, d)) for a, d in wanted}  # simulated before timing
+    server.max_rps, server.fault_rate = rate, 0.10
+    source = ChartsApiSource(
+        "bench-token", server.url, max_rps=rate, max_concurrency=max(2, int(rate // 5)),
+        backoff_seconds=0.05, max_retry_after_seconds=1.0, timeout_seconds=10,
+    )  # fmt: skip
+    with tempfile.TemporaryDirectory() as folder:
+        store = LocalRawStore(folder)
+        start = time.perf_counter()
+        report = fetch_snapshots(source, store, ALIASES, days)
+        seconds = time.perf_counter() - start
+        stored = sorted(Path(folder).rglob("*.json.gz"))
+        identical = all(gzip.decompress(store.read(snapshot_key(a, d))) == server.bodies[(a, d)] for a, d in wanted)
+    server.shutdown()
+    statuses = [status for _, status in server.requests]
+    return {
+        "rate": rate,
+        "charts": len(wanted),
+        "stored": len(stored),
+        "fetched": report.fetched,
+        "identical": identical,
+        "seconds": seconds,
+        "per_s": len(wanted) / seconds,
+        "requests": len(statuses),
+        "failed_requests": sum(1 for s in statuses if s != 200),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--skip-demo", action="store_true")
-    parser.add_argument("--only", default="load,demo,dbt,update")
+    parser.add_argument("--only", default="load,demo,dbt,update,api")
     args = parser.parse_args()
     only = set(args.only.split(","))
     if args.skip_demo:
@@ -229,6 +274,19 @@ def main() -> int:
                 f"| full daily update with {label} of history (staging {v['staging_s']:.2f} s + partitioned dbt "
                 f"{v['daily_dbt_s']:.1f} s + marts {v['marts_s']:.1f} s) | "
                 f"{v['staging_s'] + v['daily_dbt_s'] + v['marts_s']:.1f} s | reported |"
+            )
+    if "api" in only:
+        for rate, charts in ((5, 70), (50, 700)):
+            api = bench_api(rate, charts)
+            print(f"  API at R={rate}: {api}", flush=True)
+            ok = api["stored"] == api["fetched"] == api["charts"] and api["identical"]
+            lines.append(
+                f"| API backfill against the stand-in allowing R={rate} requests/s, 10% of requests failing "
+                f"transiently | {api['requests'] / api['seconds']:.1f} requests/s = "
+                f"{100 * api['requests'] / api['seconds'] / rate:.0f}% of R; {api['per_s']:.1f} charts/s = "
+                f"{100 * api['per_s'] / rate:.0f}% of R ({api['charts']} "
+                f"charts, {api['requests']} requests, {api['failed_requests']} failed; every chart stored once, "
+                f"byte-identical: {'yes' if ok else 'NO'}) | at least 90% of R |"
             )
     table = "\n".join(lines)
     (WORK / "latest.md").write_text(f"{dt.date.today()}, {machine}\n\n{table}\n")

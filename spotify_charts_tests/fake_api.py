@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import random
 import re
 import sys
 import threading
@@ -48,6 +49,12 @@ class FakeChartsApi(ThreadingHTTPServer):
         self.served: dict[str, bytes] = {}  # path -> body of the last 200 answer
         self.requests: list[tuple[str, int]] = []  # (path, status)
         self.lock = threading.Lock()
+        # benchmark mode: transient faults at random, and the service's own rate limit
+        self.fault_rate = 0.0
+        self.max_rps: float | None = None
+        self._allowance_at = time.monotonic()
+        self._random = random.Random(7)
+        self.bodies: dict[tuple[str, dt.date], bytes] = {}  # prepared answers (skips the simulation)
 
     def handle_error(self, request, client_address) -> None:
         # A client that timed out on a "slow" fault hangs up before the answer: expected here.
@@ -63,7 +70,23 @@ class FakeChartsApi(ThreadingHTTPServer):
         return self
 
     def body(self, alias: str, day: dt.date) -> bytes:
+        if (alias, day) in self.bodies:
+            return self.bodies[(alias, day)]
         return orjson.dumps(sample_chart(alias, day))
+
+    def next_fault(self) -> str | None:
+        """A queued fault, else (benchmark mode) 429 over the rate limit or a random transient one."""
+        with self.lock:
+            if self.faults:
+                return self.faults.popleft()
+            if self.max_rps:
+                now = time.monotonic()
+                if now < self._allowance_at:
+                    return "429"
+                self._allowance_at = max(now, self._allowance_at) + 1.0 / self.max_rps - 0.002
+            if self.fault_rate and self._random.random() < self.fault_rate:
+                return self._random.choice(["500", "502", "503", "truncated"])
+        return None
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -114,8 +137,7 @@ class _Handler(BaseHTTPRequestHandler):
         match = CHART_PATH.match(self.path)
         if not match:
             return self._answer(404, b'{"error": "no such path"}')
-        with self.server.lock:
-            fault = self.server.faults.popleft() if self.server.faults else None
+        fault = self.server.next_fault()
         if fault == "401":
             return self._answer(401, b'{"error": "token expired"}')
         if fault in ("429", "429-no-retry-after"):
