@@ -111,18 +111,19 @@ class RefreshingToken:
 class RateLimiter:
     """At most `per_second` requests started per second, across every thread of a run."""
 
-    def __init__(self, per_second: float) -> None:
+    def __init__(self, per_second: float, clock=time.monotonic, sleep=time.sleep) -> None:
         self.interval = 1.0 / per_second if per_second > 0 else 0.0
-        self._next = time.monotonic()
+        self._clock, self._sleep = clock, sleep
+        self._next = clock()
         self._lock = threading.Lock()
 
     def wait(self) -> None:
         with self._lock:
-            now = time.monotonic()
+            now = self._clock()
             start = max(now, self._next)
             self._next = start + self.interval
         if start > now:
-            time.sleep(start - now)
+            self._sleep(start - now)
 
 
 class _CappedRetry(Retry):
@@ -156,11 +157,9 @@ class ChartsApiSource:
         backoff_seconds: float = 2.0,
         max_retry_after_seconds: float = 120.0,
         timeout_seconds: float = 30.0,
-        pool_size: int = 4,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout_seconds
-        self.attempts = attempts
         self.max_concurrency = max_concurrency
         self._tokens = StaticToken(token) if isinstance(token, str) else token
         self._limiter = RateLimiter(max_rps)
@@ -181,9 +180,7 @@ class ChartsApiSource:
         self.session = requests.Session()
         # No retries inside the adapter: `fetch` drives `retry` itself, so that every attempt
         # passes the rate limiter (and a 401 can renew the token first).
-        self.session.mount(
-            self.base_url, HTTPAdapter(max_retries=0, pool_connections=1, pool_maxsize=max(pool_size, max_concurrency))
-        )
+        self.session.mount(self.base_url, HTTPAdapter(max_retries=0, pool_connections=1, pool_maxsize=max_concurrency))
 
     def __repr__(self) -> str:  # never the token
         return f"ChartsApiSource(base_url={self.base_url!r})"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import time
 
 import orjson
 import pytest
@@ -140,20 +139,19 @@ def test_a_refused_refresh_token_says_so_without_secrets(api):
 
 
 def test_the_rate_limit_spaces_requests_across_threads():
-    limiter = RateLimiter(per_second=50)
-    starts: list[float] = []
-
-    def hit():
-        limiter.wait()
-        starts.append(time.monotonic())
-
-    threads = [threading.Thread(target=hit) for _ in range(10)]
+    """Starts are booked one interval apart, whichever thread asks (a fake clock: no wall time)."""
+    now = {"t": 100.0}
+    waits: list[float] = []
+    limiter = RateLimiter(per_second=50, clock=lambda: now["t"], sleep=waits.append)
+    threads = [threading.Thread(target=limiter.wait) for _ in range(10)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    gaps = [b - a for a, b in zip(sorted(starts), sorted(starts)[1:])]
-    assert min(gaps) >= 0.015  # 20 ms apart at 50/s, give or take the scheduler
+    assert sorted(round(w, 6) for w in waits) == [round(0.02 * i, 6) for i in range(1, 10)]
+    now["t"] = 101.0  # a second later the next request starts at once
+    limiter.wait()
+    assert len(waits) == 9
 
 
 def test_the_api_source_through_dagster_gives_the_sample_rows_and_never_shows_the_token(
