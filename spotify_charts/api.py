@@ -158,6 +158,8 @@ class ChartsApiSource:
         max_retry_after_seconds: float = 120.0,
         timeout_seconds: float = 30.0,
     ) -> None:
+        if attempts < 1:
+            raise ValueError(f"attempts must be at least 1 (SPOTIFY_CHARTS_MAX_ATTEMPTS), not {attempts}")
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout_seconds
         self.max_concurrency = max_concurrency

@@ -42,6 +42,10 @@ class ChartSourceResource(dg.ConfigurableResource):
     accounts_url: str = DEFAULT_ACCOUNTS_URL
     max_rps: float = 1.0
     max_concurrency: int = 2
+    max_attempts: int = 6
+    backoff_seconds: float = 2.0
+    max_retry_after_seconds: float = 120.0
+    timeout_seconds: float = 30.0
 
     def aliases(self) -> list[str]:
         """The configured charts' aliases; RegionConfigError for an unknown region code."""
@@ -59,7 +63,16 @@ class ChartSourceResource(dg.ConfigurableResource):
                 "SPOTIFY_CHARTS_SOURCE=api needs SPOTIFY_CHARTS_TOKEN, or SPOTIFY_CLIENT_ID, SPOTIFY_CLIENT_SECRET "
                 "and SPOTIFY_REFRESH_TOKEN (README, Using real Spotify data)"
             )
-        return ChartsApiSource(tokens, self.api_url, max_rps=self.max_rps, max_concurrency=self.max_concurrency)
+        return ChartsApiSource(
+            tokens,
+            self.api_url,
+            max_rps=self.max_rps,
+            max_concurrency=self.max_concurrency,
+            attempts=self.max_attempts,
+            backoff_seconds=self.backoff_seconds,
+            max_retry_after_seconds=self.max_retry_after_seconds,
+            timeout_seconds=self.timeout_seconds,
+        )
 
 
 class RawStoreResource(dg.ConfigurableResource):
@@ -138,6 +151,10 @@ def build_resources(env: Mapping[str, str] | None = None) -> dict[str, dg.Config
             accounts_url=_setting(env, "SPOTIFY_ACCOUNTS_URL", DEFAULT_ACCOUNTS_URL),
             max_rps=float(env.get("SPOTIFY_CHARTS_MAX_RPS") or 1.0),
             max_concurrency=int(env.get("SPOTIFY_CHARTS_MAX_CONCURRENCY") or 2),
+            max_attempts=int(env.get("SPOTIFY_CHARTS_MAX_ATTEMPTS") or 6),
+            backoff_seconds=float(env.get("SPOTIFY_CHARTS_BACKOFF_SECONDS") or 2.0),
+            max_retry_after_seconds=float(env.get("SPOTIFY_CHARTS_MAX_RETRY_AFTER") or 120.0),
+            timeout_seconds=float(env.get("SPOTIFY_CHARTS_TIMEOUT_SECONDS") or 30.0),
         ),
         "raw_store": LocalRawStoreResource(data_dir=_setting(env, "SPOTIFY_CHARTS_DATA_DIR", DEFAULT_DATA_DIR)),
         "warehouse": DuckDBWarehouseResource(

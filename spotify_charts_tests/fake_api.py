@@ -4,7 +4,7 @@ at the real paths, behind a bearer token, with faults on demand.
 Faults are queued per request (`server.faults.append("429")`) or set by rate:
   "429" (with Retry-After: 1), "429-no-retry-after", "500", "502", "503", "slow" (sleeps past
   the client timeout), "truncated" (half the body, then the connection closes), "401".
-A region listed in `server.no_chart` answers 404.
+A region listed in `server.no_chart` answers 404; a path in `server.failing` answers 503 until removed.
 
 Run by hand: `python -m spotify_charts_tests.fake_api [PORT] [TOKEN]`.
 """
@@ -44,6 +44,7 @@ class FakeChartsApi(ThreadingHTTPServer):
         self._uses = 0
         self.faults: deque[str] = deque()
         self.no_chart: set[str] = set()
+        self.failing: set[str] = set()
         self.slow_seconds = slow_seconds
         self.latest = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
         self.served: dict[str, bytes] = {}  # path -> body of the last 200 answer
@@ -137,6 +138,8 @@ class _Handler(BaseHTTPRequestHandler):
         match = CHART_PATH.match(self.path)
         if not match:
             return self._answer(404, b'{"error": "no such path"}')
+        if self.path in server.failing:
+            return self._answer(503, b'{"error": "service unavailable"}')
         fault = self.server.next_fault()
         if fault == "401":
             return self._answer(401, b'{"error": "token expired"}')

@@ -194,3 +194,62 @@ def test_the_api_source_through_dagster_gives_the_sample_rows_and_never_shows_th
             assert con.execute("select distinct source from staging.chart_entries").fetchall() == [(source,)]
     assert len(rows["api"]) == 500 and rows["api"] == rows["sample"]
     assert TOKEN not in capfd.readouterr().err
+
+
+def test_a_backfill_that_fails_midway_keeps_what_it_fetched_and_the_rerun_fetches_only_the_rest(
+    api, tmp_path, monkeypatch
+):
+    """Three days of two charts in one run; one chart keeps failing, so the run fails naming it
+    and its attempts. Every other chart stays stored; the re-run asks the service only for the one
+    that was missing. Each chart is fetched once and stored byte-identical to what was served."""
+    import gzip
+
+    import dagster as dg
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+    from spotify_charts.assets.raw import raw_chart_snapshots
+    from spotify_charts.assets.staging import staging_chart_tables
+    from spotify_charts.resources import build_resources
+
+    env = {
+        "SPOTIFY_CHARTS_SOURCE": "api",
+        "SPOTIFY_CHARTS_REGIONS": "global,ee",
+        "SPOTIFY_CHARTS_DATA_DIR": str(tmp_path / "data"),
+        "SPOTIFY_CHARTS_DUCKDB_PATH": str(tmp_path / "data" / "w.duckdb"),
+        "SPOTIFY_CHARTS_API_URL": api.url,
+        "SPOTIFY_CHARTS_TOKEN": TOKEN,
+        "SPOTIFY_CHARTS_MAX_RPS": "100",
+        "SPOTIFY_CHARTS_MAX_ATTEMPTS": "3",
+        "SPOTIFY_CHARTS_BACKOFF_SECONDS": "0.01",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    days = {ASSET_PARTITION_RANGE_START_TAG: "2025-06-01", ASSET_PARTITION_RANGE_END_TAG: "2025-06-03"}
+    broken = "/auth/v0/charts/regional-global-daily/2025-06-02"
+    api.failing.add(broken)
+    api.faults.extend(["429", "truncated"])
+
+    first = dg.materialize(
+        [raw_chart_snapshots, staging_chart_tables], resources=build_resources(), tags=days, raise_on_error=False
+    )
+    assert not first.success
+    failure = next(e for e in first.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
+    error = failure.event_specific_data.error
+    while error.cause is not None:
+        error = error.cause
+    assert "regional-global-daily 2025-06-02: HTTP 503 after 3 request(s)" in error.message
+    raw = tmp_path / "data" / "raw" / "spotify-charts"
+    stored = sorted(str(p.relative_to(raw)) for p in raw.rglob("*.json.gz"))
+    assert len(stored) == 5 and "regional-global-daily/2025-06-02.json.gz" not in stored
+
+    api.failing.clear()
+    api.requests.clear()
+    second = dg.materialize([raw_chart_snapshots, staging_chart_tables], resources=build_resources(), tags=days)
+    assert second.success
+    assert api.requests == [(broken, 200)]  # nothing else asked for again
+    for alias in ("regional-global-daily", "regional-ee-daily"):
+        for day in ("2025-06-01", "2025-06-02", "2025-06-03"):
+            stored_body = gzip.decompress((raw / alias / f"{day}.json.gz").read_bytes())
+            assert stored_body == api.served[f"/auth/v0/charts/{alias}/{day}"]
+    materialized = second.asset_materializations_for_node("raw_chart_snapshots")[0].metadata
+    assert materialized["charts_fetched"].value == 1 and materialized["charts_reused"].value == 5
