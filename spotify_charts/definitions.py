@@ -8,13 +8,13 @@ from spotify_charts.assets.raw import raw_chart_snapshots
 from spotify_charts.assets.staging import latest_chart_date_is_recent, staging_chart_tables
 from spotify_charts.resources import build_resources
 from spotify_charts.schedules import all_assets_job, daily_charts_schedule, ingest_job
-from spotify_charts.sensors import automation_conditions, log_run_failures, new_chart_dates
+from spotify_charts.sensors import automation_conditions, csv_exports, log_run_failures, new_chart_dates
 
 defs = dg.Definitions(
     assets=[raw_chart_snapshots, staging_chart_tables, daily_dbt_models, analytics_dbt_models, dashboard_page],
     asset_checks=[latest_chart_date_is_recent],
     jobs=[ingest_job, all_assets_job],
     schedules=[daily_charts_schedule],
-    sensors=[new_chart_dates, automation_conditions, log_run_failures],
+    sensors=[new_chart_dates, csv_exports, automation_conditions, log_run_failures],
     resources=build_resources(),
 )

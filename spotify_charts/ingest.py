@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from spotify_charts.payload import CHUNK_SIZE, ChartTables, Snapshot, encode_snapshot, parse_chunk, snapshot_source
-from spotify_charts.sources import ChartSource
+from spotify_charts.sources import ChartSource, FetchedChart
 from spotify_charts.stores import RawStore, snapshot_key
 from spotify_charts.warehouse import Warehouse
 
@@ -72,6 +72,18 @@ def fetch_snapshots(
                 report.fetched += 1
                 report.entries += result[2]
                 report.bytes += result[3]
+    return report
+
+
+def store_charts(store: RawStore, source_name: str, charts: Sequence[tuple[str, dt.date, FetchedChart]]) -> FetchReport:
+    """Store charts already in hand (converted CSV exports), replacing any snapshot of the same chart and date."""
+    report = FetchReport(charts=len(charts))
+    for alias, day, chart in charts:
+        data = encode_snapshot(chart.body, source_name)
+        store.write(snapshot_key(alias, day), data)
+        report.fetched += 1
+        report.entries += chart.entries
+        report.bytes += len(data)
     return report
 
 

@@ -17,6 +17,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from spotify_charts.api import DEFAULT_ACCOUNTS_URL, DEFAULT_API_URL, ChartsApiSource, RefreshingToken
+from spotify_charts.csv_exports import CsvExportSource
 from spotify_charts.dbt_project import dbt_project
 from spotify_charts.regions import DEFAULT_REGIONS, daily_alias, parse_regions
 from spotify_charts.sources import ChartSource, make_source
@@ -46,12 +47,21 @@ class ChartSourceResource(dg.ConfigurableResource):
     backoff_seconds: float = 2.0
     max_retry_after_seconds: float = 120.0
     timeout_seconds: float = 30.0
+    csv_dir: str | None = None
+
+    def require_csv_dir(self) -> str:
+        """The folder of chart CSV downloads; ValueError when SPOTIFY_CHARTS_CSV_DIR is not set."""
+        if not self.csv_dir:
+            raise ValueError("chart CSVs are read from SPOTIFY_CHARTS_CSV_DIR, which is not set")
+        return self.csv_dir
 
     def aliases(self) -> list[str]:
         """The configured charts' aliases; RegionConfigError for an unknown region code."""
         return [daily_alias(code) for code in parse_regions(self.regions)]
 
     def get_source(self) -> ChartSource:
+        if self.source == "csv":
+            return CsvExportSource(self.require_csv_dir())
         if self.source != "api":
             return make_source(self.source)
         if self.token:
@@ -155,6 +165,7 @@ def build_resources(env: Mapping[str, str] | None = None) -> dict[str, dg.Config
             backoff_seconds=float(env.get("SPOTIFY_CHARTS_BACKOFF_SECONDS") or 2.0),
             max_retry_after_seconds=float(env.get("SPOTIFY_CHARTS_MAX_RETRY_AFTER") or 120.0),
             timeout_seconds=float(env.get("SPOTIFY_CHARTS_TIMEOUT_SECONDS") or 30.0),
+            csv_dir=_setting(env, "SPOTIFY_CHARTS_CSV_DIR", None),
         ),
         "raw_store": LocalRawStoreResource(data_dir=_setting(env, "SPOTIFY_CHARTS_DATA_DIR", DEFAULT_DATA_DIR)),
         "warehouse": DuckDBWarehouseResource(

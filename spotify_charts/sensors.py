@@ -1,15 +1,18 @@
-"""Sensors: new chart dates (keeps the charts current; ships stopped), the automation sensor
-(dbt models and dashboard follow new data; running), and run failures (log line and optional
-webhook; running)."""
+"""Sensors: new chart dates (keeps the charts current; ships stopped), chart CSV downloads
+(imports what lands in SPOTIFY_CHARTS_CSV_DIR; running), the automation sensor (dbt models and
+dashboard follow new data; running), and run failures (log line and optional webhook; running)."""
 
 import datetime as dt
 import json
 import os
+import time
+from pathlib import Path
 
 import dagster as dg
 
 from spotify_charts.alerts import failure_message, post_alert
 from spotify_charts.catchup import missing_dates, ranges, window_start
+from spotify_charts.csv_exports import ReadyExport, run_key, scan_folder
 from spotify_charts.resources import ChartSourceResource
 from spotify_charts.schedules import chart_dates_request, ingest_job, loaded_or_in_flight
 
@@ -36,6 +39,52 @@ def new_chart_dates(context: dg.SensorEvaluationContext, chart_source: ChartSour
     if not missing:
         return dg.SkipReason(f"charts are current through {latest}")
     return [chart_dates_request(first, last) for first, last in ranges(missing)]
+
+
+# A CSV changed this recently may still be being written (a browser download, a copy): next tick.
+CSV_SETTLE_SECONDS = 5.0
+
+
+@dg.sensor(
+    job=ingest_job,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Imports chart CSVs downloaded into SPOTIFY_CHARTS_CSV_DIR: one run per range of their dates.",
+)
+def csv_exports(context: dg.SensorEvaluationContext, chart_source: ChartSourceResource):
+    if not chart_source.csv_dir:
+        return dg.SkipReason("SPOTIFY_CHARTS_CSV_DIR is not set")
+    folder = Path(chart_source.csv_dir)
+    if not folder.is_dir():
+        return dg.SkipReason(f"SPOTIFY_CHARTS_CSV_DIR {folder} is not a folder")
+    scan = scan_folder(folder, context.cursor, time.time_ns(), int(CSV_SETTLE_SECONDS * 1e9))
+    for error in scan.malformed:
+        context.log.error(f"not imported: {error}")
+    configured = set(chart_source.aliases())
+    for export in scan.ready:
+        if export.alias not in configured:
+            context.log.warning(
+                f"{export.name}: stored as a raw snapshot, but its region is not in SPOTIFY_CHARTS_REGIONS, "
+                "so staging does not load it; add the region and materialise these dates again"
+            )
+    context.update_cursor(scan.cursor)
+    requests = [csv_exports_request(group) for group in scan.date_ranges()]
+    if requests:
+        return requests
+    if scan.malformed:
+        return dg.SkipReason(f"{len(scan.malformed)} file(s) not imported; first: {scan.malformed[0]}")
+    waiting = f" ({scan.unsettled} still being written)" if scan.unsettled else ""
+    return dg.SkipReason(f"no new or changed chart CSV in {folder}{waiting}")
+
+
+def csv_exports_request(exports: list[ReadyExport]) -> dg.RunRequest:
+    """One ingest run for CSVs of consecutive dates: exactly those dates, importing exactly those files."""
+    dates = chart_dates_request(exports[0].chart_date, exports[-1].chart_date)
+    return dg.RunRequest(
+        run_key=run_key(exports),
+        tags=dates.tags,
+        run_config={"ops": {"raw_chart_snapshots": {"config": {"csv_files": [e.name for e in exports]}}}},
+    )
 
 
 def requested_through(cursor: str | None) -> dt.date | None:

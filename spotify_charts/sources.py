@@ -1,4 +1,5 @@
-"""Chart sources: where chart payloads come from. Only the built-in sample source for now.
+"""Chart sources: where chart payloads come from. The built-in sample source is here; the charts
+service is in `api`, chart CSV downloads in `csv_exports`.
 
 Plain module (no Dagster import).
 """
@@ -52,11 +53,12 @@ class SampleSource:
         return utc_today() - dt.timedelta(days=1)
 
 
-SOURCE_NAMES = ("sample", "api")
+SOURCE_NAMES = ("sample", "api", "csv")
 
 
 def make_source(name: str) -> ChartSource:
-    """A source that needs no settings (the API source is built by the resource, with its token)."""
+    """A source that needs no settings (the resource builds the API source, with its token, and the
+    CSV source, with its folder)."""
     if name == "sample":
         return SampleSource()
     raise ValueError(f"SPOTIFY_CHARTS_SOURCE={name!r} is not a known source; valid: {', '.join(SOURCE_NAMES)}")

@@ -175,5 +175,5 @@ def test_redshift_sql_compiles_and_parses_as_redshift(tmp_path):
         assert statements and all(s is not None for s in statements), path.name
     assert "median(" in models["release_day_performance"] and "percentile_cont" not in models["song_lifecycle"]
     assert "extract(dow from" in models["release_day_performance"] and "isodow" not in models["release_day_performance"]
-    assert "listagg(" in models["dim_tracks"] and "within group (order by artist_id)" in models["dim_tracks"]
+    assert "listagg(" in models["dim_tracks"] and "within group (order by credit_key)" in models["dim_tracks"]
     assert "datediff(" in models["int_chart_song_days"]

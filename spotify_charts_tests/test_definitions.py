@@ -82,7 +82,7 @@ def test_asset_graph_snapshot():
         ("staging/chart_entries", "chart_size_as_expected"),
         ("staging/chart_entries", "latest_chart_date_is_recent"),
     }
-    assert ours <= checks and len(checks - ours) == 155
+    assert ours <= checks and len(checks - ours) == 153
     from spotify_charts.assets.staging import staging_chart_tables
 
     blocking = {spec.name for spec in staging_chart_tables.check_specs if spec.blocking}
@@ -92,12 +92,14 @@ def test_asset_graph_snapshot():
 
 def test_schedules_and_sensors():
     # what a production deployment expects: fetching from the source is switched on by a person;
-    # automation and failure alerts are on from the start
+    # automation, failure alerts and CSV imports (idle until SPOTIFY_CHARTS_CSV_DIR is set) are on
+    # from the start
     schedules = {s.name: (s.cron_schedule, s.execution_timezone, s.default_status) for s in defs.schedules}
     assert schedules == {"daily_charts_schedule": ("0 23 * * *", "UTC", dg.DefaultScheduleStatus.STOPPED)}
     sensors = {s.name: s.default_status for s in defs.sensors}
     assert sensors == {
         "new_chart_dates": dg.DefaultSensorStatus.STOPPED,
+        "csv_exports": dg.DefaultSensorStatus.RUNNING,
         "automation_conditions": dg.DefaultSensorStatus.RUNNING,
         "log_run_failures": dg.DefaultSensorStatus.RUNNING,
     }
@@ -139,3 +141,7 @@ def test_settings_come_from_env_vars_without_showing_values():
     assert resources["chart_source"].source == "sample"
     assert resources["raw_store"].data_dir == dg.EnvVar("SPOTIFY_CHARTS_DATA_DIR")
     assert resources["warehouse"].path == "/srv/charts/warehouse.duckdb"
+    assert resources["chart_source"].csv_dir is None
+    assert build_resources({"SPOTIFY_CHARTS_CSV_DIR": "/dl"})["chart_source"].csv_dir == dg.EnvVar(
+        "SPOTIFY_CHARTS_CSV_DIR"
+    )

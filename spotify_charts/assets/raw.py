@@ -2,7 +2,8 @@
 
 import dagster as dg
 
-from spotify_charts.ingest import fetch_snapshots
+from spotify_charts.csv_exports import CsvExportError, CsvExportSource, read_exports
+from spotify_charts.ingest import fetch_snapshots, store_charts
 from spotify_charts.partitions import chart_date_partitions, partition_dates
 from spotify_charts.resources import ChartSourceResource, RawStoreResource
 
@@ -10,6 +11,9 @@ from spotify_charts.resources import ChartSourceResource, RawStoreResource
 class RawSnapshotsConfig(dg.Config):
     refresh: bool = False
     """Fetch charts again even when their snapshot is already stored."""
+    csv_files: list[str] = []
+    """Import exactly these chart CSVs from SPOTIFY_CHARTS_CSV_DIR (file names; set by the
+    `csv_exports` sensor) instead of fetching from the source; each replaces its chart's snapshot."""
 
 
 @dg.asset(
@@ -35,8 +39,16 @@ def raw_chart_snapshots(
     aliases = chart_source.aliases()  # an unknown region fails here, before any fetch or write
     dates = partition_dates(context)
     store = raw_store.get_store()
-    source = chart_source.get_source()
-    report = fetch_snapshots(source, store, aliases, dates, refresh=config.refresh)
+    if config.csv_files:
+        source = CsvExportSource(chart_source.require_csv_dir())
+        charts = read_exports(source.folder, config.csv_files)  # all checked before any is stored
+        outside = [name for name, (_, day, _) in zip(config.csv_files, charts) if day not in dates]
+        if outside:
+            raise CsvExportError(outside[0], f"its chart date is not in this run's dates ({dates[0]}..{dates[-1]})")
+        report = store_charts(store, source.name, charts)
+    else:
+        source = chart_source.get_source()
+        report = fetch_snapshots(source, store, aliases, dates, refresh=config.refresh)
     context.log.info(
         f"{report.fetched} charts fetched, {report.reused} already stored, {len(report.missing)} not published"
     )

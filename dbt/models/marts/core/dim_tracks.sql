@@ -12,12 +12,22 @@ credits as (
 
 ),
 
+credit_keys as (
+
+    -- An artist's id; a credit without one (chart CSV downloads carry only names) by its name.
+    select
+        track_id,
+        coalesce(artist_id, 'name:' || artist_name) as credit_key
+    from credits
+
+),
+
 artist_sets as (
 
     select
         track_id,
-        {{ dbt.listagg('artist_id', "','", 'order by artist_id') }} as artist_set
-    from credits
+        {{ dbt.listagg('credit_key', "','", 'order by credit_key') }} as artist_set
+    from credit_keys
     group by track_id
 
 ),
