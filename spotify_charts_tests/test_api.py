@@ -253,3 +253,47 @@ def test_a_backfill_that_fails_midway_keeps_what_it_fetched_and_the_rerun_fetche
             assert stored_body == api.served[f"/auth/v0/charts/{alias}/{day}"]
     materialized = second.asset_materializations_for_node("raw_chart_snapshots")[0].metadata
     assert materialized["charts_fetched"].value == 1 and materialized["charts_reused"].value == 5
+
+
+def test_a_backfill_with_oauth_outlives_its_tokens_and_shows_no_secret(api, tmp_path, monkeypatch, capfd):
+    """The refresh-token settings through Dagster: the access token expires every 3 requests
+    during a 3-day backfill of two charts; every chart is stored once, byte-identical, and neither
+    the client secret, the refresh token nor any access token appears in a log, event or run config."""
+    import gzip
+
+    import dagster as dg
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+    from spotify_charts.assets.raw import raw_chart_snapshots
+    from spotify_charts.resources import build_resources
+
+    env = {
+        "SPOTIFY_CHARTS_SOURCE": "api",
+        "SPOTIFY_CHARTS_REGIONS": "global,ee",
+        "SPOTIFY_CHARTS_DATA_DIR": str(tmp_path / "data"),
+        "SPOTIFY_CHARTS_API_URL": api.url,
+        "SPOTIFY_ACCOUNTS_URL": api.url,
+        "SPOTIFY_CLIENT_ID": api.client_id,
+        "SPOTIFY_CLIENT_SECRET": api.client_secret,
+        "SPOTIFY_REFRESH_TOKEN": api.refresh_token,
+        "SPOTIFY_CHARTS_MAX_RPS": "100",
+        "SPOTIFY_CHARTS_BACKOFF_SECONDS": "0.01",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    api.expire_every = 3
+    days = {ASSET_PARTITION_RANGE_START_TAG: "2025-06-01", ASSET_PARTITION_RANGE_END_TAG: "2025-06-03"}
+    result = dg.materialize([raw_chart_snapshots], resources=build_resources(), tags=days)
+    assert result.success
+    assert api.tokens_issued >= 2
+    raw = tmp_path / "data" / "raw" / "spotify-charts"
+    for alias in ("regional-global-daily", "regional-ee-daily"):
+        for day in ("2025-06-01", "2025-06-02", "2025-06-03"):
+            path = f"/auth/v0/charts/{alias}/{day}"
+            assert gzip.decompress((raw / alias / f"{day}.json.gz").read_bytes()) == api.served[path]
+            assert [status for p, status in api.requests if p == path].count(200) == 1
+    secrets = [api.client_secret, api.refresh_token] + [f"access-{i}" for i in range(1, api.tokens_issued + 1)]
+    shown = repr(result.dagster_run.run_config)
+    shown += "".join(f"{e.message}{e.event_specific_data!r}" for e in result.all_events)
+    shown += capfd.readouterr().err
+    assert not [secret for secret in secrets if secret in shown]
