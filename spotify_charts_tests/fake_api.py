@@ -3,7 +3,8 @@ at the real paths, behind a bearer token, with faults on demand.
 
 Faults are queued per request (`server.faults.append("429")`) or set by rate:
   "429" (with Retry-After: 1), "429-no-retry-after", "500", "502", "503", "slow" (sleeps past
-  the client timeout), "truncated" (half the body, then the connection closes), "401".
+  the client timeout), "truncated" (half the body, then the connection closes), "401", "403"
+  (a refusal that is not about the token: the client must fail at once with the message).
 A region listed in `server.no_chart` answers 404; a path in `server.failing` answers 503 until removed.
 
 Run by hand: `python -m spotify_charts_tests.fake_api [PORT] [TOKEN]`.
@@ -143,6 +144,8 @@ class _Handler(BaseHTTPRequestHandler):
         fault = self.server.next_fault()
         if fault == "401":
             return self._answer(401, b'{"error": "token expired"}')
+        if fault == "403":
+            return self._answer(403, b'{"error": "this client may not read this chart"}')
         if fault in ("429", "429-no-retry-after"):
             headers = {"Retry-After": "1"} if fault == "429" else {}
             return self._answer(429, b'{"error": "rate limited"}', headers)

@@ -78,10 +78,20 @@ def test_a_region_without_a_chart_is_none(api):
     assert api.requests == [(PATH, 404)]
 
 
-def test_a_rejected_token_fails_at_once(api):
-    with pytest.raises(ChartsApiError, match="HTTP 401"):
+def test_a_rejected_token_fails_at_once_with_the_services_message(api):
+    with pytest.raises(ChartsApiError, match="HTTP 401 after 1 request.*invalid or expired token"):
         ChartsApiSource("wrong-token", api.url, backoff_seconds=0.01).fetch(ALIAS, DAY)
     assert len(api.requests) == 1
+
+
+def test_another_4xx_fails_at_once_naming_the_chart_and_the_services_message(api):
+    api.faults.extend(["403", "503"])
+    with pytest.raises(ChartsApiError) as failure:
+        client(api).fetch(ALIAS, DAY)
+    assert str(failure.value) == (
+        'regional-ee-daily 2025-06-01: HTTP 403 after 1 request(s): {"error": "this client may not read this chart"}'
+    )
+    assert api.requests == [(PATH, 403)] and TOKEN not in str(failure.value)
 
 
 def test_an_invalid_payload_is_refused_naming_the_chart(api, monkeypatch):
