@@ -21,7 +21,7 @@ RUN pip install --no-cache-dir --no-deps -r requirements.lock \
     && useradd --create-home --uid 10001 charts \
     && chown -R charts "$DAGSTER_HOME" /opt/spotify-charts
 
-USER charts
+USER 10001
 EXPOSE 4000
 # A gRPC code server, as a Dagster deployment runs code locations.
 CMD ["dagster", "api", "grpc", "--module-name", "spotify_charts.definitions", "--host", "0.0.0.0", "--port", "4000"]

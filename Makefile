@@ -21,12 +21,12 @@ endif
 
 .PHONY: install manifest demo test lint bench dev token clean
 
-$(INSTALLED): pyproject.toml requirements.lock
+$(INSTALLED): pyproject.toml requirements.lock requirements-dev.lock
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON) (set PYTHON=...)"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check uv==0.13.9
 	# Compile bytecode now: with PYTHONDONTWRITEBYTECODE set, every process would compile dagster anew.
-	$(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) -r requirements.lock -e . --no-deps
+	$(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) -r requirements-dev.lock -e . --no-deps
 	@touch $@
 
 install: $(INSTALLED)
@@ -51,6 +51,7 @@ test: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check spotify_charts spotify_charts_tests
 	$(VENV)/bin/sqlfluff lint dbt --disable-progress-bar
+	$(VENV)/bin/hadolint Dockerfile
 
 bench: $(MANIFEST)
 	$(PY) -m spotify_charts_tests.bench

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import duckdb
 
-from spotify_charts.dashboard import CONTRACT_TABLES
+from spotify_charts.dashboard import CONTRACT_TABLES, PAGE_KEY
 from spotify_charts.regions import FIRST_CHART_DATE, RegionConfigError, parse_regions
+from spotify_charts.stores import RAW_PREFIX, LocalRawStore, RawStore, S3RawStore
 
 
 class DateRangeError(ValueError):
@@ -44,8 +45,18 @@ def demo_window(start: str | None, end: str | None, today: dt.date | None = None
     return first, last
 
 
-def _report(data_dir: Path, warehouse: Path) -> str:
-    lines = [f"Raw snapshots: {data_dir / 'raw' / 'spotify-charts'}"]
+def _store() -> RawStore:
+    """The raw store the run wrote to, from the same settings as `resources.build_resources`."""
+    bucket = os.environ.get("SPOTIFY_CHARTS_S3_BUCKET")
+    if bucket:
+        import boto3
+
+        return S3RawStore(boto3.client("s3"), bucket, os.environ.get("SPOTIFY_CHARTS_S3_PREFIX") or "")
+    return LocalRawStore(os.environ.get("SPOTIFY_CHARTS_DATA_DIR") or "data")
+
+
+def _report(store: RawStore, warehouse: Path) -> str:
+    lines = [f"Raw snapshots: {store.uri(RAW_PREFIX)}"]
     with duckdb.connect(str(warehouse), read_only=True) as con:
         lines.append(f"Warehouse:     {warehouse}")
         for table in ("staging.chart_entries", "staging.chart_entry_artists", "marts.fct_chart_entries"):
@@ -58,9 +69,8 @@ def _report(data_dir: Path, warehouse: Path) -> str:
             rows, charts = con.execute(f"select count(*), count(distinct chart_id) from marts.{name}").fetchone()
             lines.append(f"  marts.{name:<30} {rows:>8,} rows  {charts} charts")
     lines.append("Explore: make dev (Dagster UI), or duckdb " + str(warehouse))
-    page = data_dir / "dashboard" / "index.html"
-    if page.exists():
-        lines.append(f"Dashboard:     {page}  (open it in any browser; it works offline)")
+    if store.exists(PAGE_KEY):
+        lines.append(f"Dashboard:     {store.uri(PAGE_KEY)}  (open it in any browser; it works offline)")
     return "\n".join(lines)
 
 
@@ -96,7 +106,7 @@ def demo(start: str | None, end: str | None) -> int:
         return result.returncode
     data_dir = Path(os.environ.get("SPOTIFY_CHARTS_DATA_DIR") or "data").resolve()
     warehouse = Path(os.environ.get("SPOTIFY_CHARTS_DUCKDB_PATH") or data_dir / "warehouse.duckdb").resolve()
-    print(_report(data_dir, warehouse))
+    print(_report(_store(), warehouse))
     return 0
 
 

@@ -14,6 +14,8 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+PAGE_KEY = "dashboard/index.html"  # where the page is written in the raw store
+
 CONTRACT_TABLES = (
     "new_songs_by_month",
     "song_longevity",

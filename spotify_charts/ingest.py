@@ -48,7 +48,8 @@ def fetch_snapshots(
     report = FetchReport(charts=len(aliases) * len(dates))
     wanted = [(alias, day) for day in dates for alias in aliases]
     if not refresh:
-        todo = [(a, d) for a, d in wanted if not store.exists(snapshot_key(a, d))]
+        stored = store.existing(snapshot_key(a, d) for a, d in wanted)
+        todo = [(a, d) for a, d in wanted if snapshot_key(a, d) not in stored]
         report.reused = len(wanted) - len(todo)
     else:
         todo = wanted
@@ -87,14 +88,14 @@ def store_charts(store: RawStore, source_name: str, charts: Sequence[tuple[str, 
     return report
 
 
-def read_snapshot(store: RawStore, alias: str, day: dt.date, default_source: str) -> Snapshot | None:
-    """The stored snapshot of one chart and date, or None when there is none."""
-    key = snapshot_key(alias, day)
-    try:
-        data = store.read(key)
-    except FileNotFoundError:
-        return None
-    return Snapshot(alias, day, snapshot_source(data) or default_source, store.uri(key), data)
+def read_snapshots(store: RawStore, charts: Sequence[tuple[str, dt.date]], default_source: str) -> list[Snapshot]:
+    """The stored snapshots of these charts and dates, leaving out those with none."""
+    keys = [snapshot_key(alias, day) for alias, day in charts]
+    return [
+        Snapshot(alias, day, snapshot_source(data) or default_source, store.uri(key), data)
+        for (alias, day), key, data in zip(charts, keys, store.read_many(keys))
+        if data is not None
+    ]
 
 
 def load_staging(
@@ -115,7 +116,7 @@ def load_staging(
     report = LoadReport()
 
     def work(chunk: list[tuple[str, dt.date]]) -> tuple[list[str], ChartTables]:
-        snapshots = [s for a, d in chunk if (s := read_snapshot(store, a, d, default_source)) is not None]
+        snapshots = read_snapshots(store, chunk, default_source)
         return [s.chart_id for s in snapshots], parse_chunk(snapshots, loaded_at)
 
     def tallied(results: Iterator[tuple[list[str], ChartTables]]) -> Iterator[ChartTables]:

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
+from dagster_aws.s3 import S3Resource
 from dagster_dbt import DbtCliResource
 
 from spotify_charts.api import DEFAULT_ACCOUNTS_URL, DEFAULT_API_URL, ChartsApiSource, RefreshingToken
@@ -21,7 +22,7 @@ from spotify_charts.csv_exports import CsvExportSource
 from spotify_charts.dbt_project import dbt_project
 from spotify_charts.regions import DEFAULT_REGIONS, daily_alias, parse_regions
 from spotify_charts.sources import ChartSource, make_source
-from spotify_charts.stores import LocalRawStore, RawStore
+from spotify_charts.stores import LocalRawStore, RawStore, S3RawStore
 from spotify_charts.warehouse import DuckDBWarehouse, Warehouse
 
 DEFAULT_DATA_DIR = "data"
@@ -99,6 +100,20 @@ class LocalRawStoreResource(RawStoreResource):
         return LocalRawStore(self.data_dir)
 
 
+class S3RawStoreResource(RawStoreResource):
+    """Raw snapshots and the dashboard as objects in an S3 bucket (the production path).
+
+    Credentials, region and endpoint come from boto3's usual chain (environment, profile, the
+    task's IAM role; `AWS_ENDPOINT_URL_S3` for an S3-compatible server), never from run config."""
+
+    bucket: str
+    prefix: str = ""
+    s3: S3Resource
+
+    def get_store(self) -> S3RawStore:
+        return S3RawStore(self.s3.get_client(), self.bucket, self.prefix)
+
+
 class WarehouseResource(dg.ConfigurableResource):
     """The warehouse holding the staging tables and dbt's models."""
 
@@ -142,6 +157,17 @@ def _setting(env: Mapping[str, str], name: str, default: str | None) -> str | dg
     return dg.EnvVar(name) if env.get(name) else default
 
 
+def _raw_store(env: Mapping[str, str]) -> RawStoreResource:
+    """S3 when SPOTIFY_CHARTS_S3_BUCKET is set, else the local data folder."""
+    if env.get("SPOTIFY_CHARTS_S3_BUCKET"):
+        return S3RawStoreResource(
+            bucket=dg.EnvVar("SPOTIFY_CHARTS_S3_BUCKET"),
+            prefix=_setting(env, "SPOTIFY_CHARTS_S3_PREFIX", ""),
+            s3=S3Resource(),
+        )
+    return LocalRawStoreResource(data_dir=_setting(env, "SPOTIFY_CHARTS_DATA_DIR", DEFAULT_DATA_DIR))
+
+
 def build_resources(env: Mapping[str, str] | None = None) -> dict[str, dg.ConfigurableResource]:
     """The resources for the environment's settings (see README, Configuration)."""
     env = os.environ if env is None else env
@@ -167,7 +193,7 @@ def build_resources(env: Mapping[str, str] | None = None) -> dict[str, dg.Config
             timeout_seconds=float(env.get("SPOTIFY_CHARTS_TIMEOUT_SECONDS") or 30.0),
             csv_dir=_setting(env, "SPOTIFY_CHARTS_CSV_DIR", None),
         ),
-        "raw_store": LocalRawStoreResource(data_dir=_setting(env, "SPOTIFY_CHARTS_DATA_DIR", DEFAULT_DATA_DIR)),
+        "raw_store": _raw_store(env),
         "warehouse": DuckDBWarehouseResource(
             path=_setting(env, "SPOTIFY_CHARTS_DUCKDB_PATH", str(Path(data_dir) / "warehouse.duckdb"))
         ),

@@ -1,15 +1,20 @@
-"""Where raw chart snapshots live: an interface, and the local-folder store used by default.
-
-A later S3 store implements the same interface. Plain module (no Dagster import).
+"""Where raw chart snapshots live: an interface, the local-folder store used by default, and the
+S3 store of the production path. Plain module (no Dagster import).
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import os
+import posixpath
 import tempfile
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 RAW_PREFIX = "raw/spotify-charts"
 
@@ -17,6 +22,18 @@ RAW_PREFIX = "raw/spotify-charts"
 def snapshot_key(alias: str, chart_date: dt.date) -> str:
     """The store key of one chart's snapshot for one date."""
     return f"{RAW_PREFIX}/{alias}/{chart_date.isoformat()}.json.gz"
+
+
+def check_key(key: str) -> list[str]:
+    """The key's parts; ValueError for a key that is absolute, empty in parts, or climbs out."""
+    parts = key.split("/")
+    if key.startswith("/") or "\\" in key or any(part in ("", ".", "..") for part in parts):
+        raise ValueError(f"store key escapes the data folder or is malformed: {key!r}")
+    return parts
+
+
+class RawStoreError(Exception):
+    """The store refused or failed an operation; the message names the blob's location."""
 
 
 class RawStore(ABC):
@@ -37,6 +54,20 @@ class RawStore(ABC):
     def uri(self, key: str) -> str:
         """Where the blob is, for people and error messages."""
 
+    def existing(self, keys: Iterable[str]) -> set[str]:
+        """Which of `keys` hold a blob (a store may answer for many keys at once)."""
+        return {key for key in keys if self.exists(key)}
+
+    def read_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        """Each key's bytes, or None where there is no blob, in the order asked."""
+        return [self._read_or_none(key) for key in keys]
+
+    def _read_or_none(self, key: str) -> bytes | None:
+        try:
+            return self.read(key)
+        except FileNotFoundError:
+            return None
+
 
 class LocalRawStore(RawStore):
     """Blobs as files under a folder."""
@@ -46,10 +77,7 @@ class LocalRawStore(RawStore):
 
     def path(self, key: str) -> Path:
         # A string check, not Path.resolve(): resolving costs a system call per path component.
-        parts = key.split("/")
-        if key.startswith("/") or "\\" in key or any(part in ("", ".", "..") for part in parts):
-            raise ValueError(f"store key escapes the data folder or is malformed: {key!r}")
-        return self.root.joinpath(*parts)
+        return self.root.joinpath(*check_key(key))
 
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()
@@ -77,3 +105,123 @@ def _atomic_write(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+class S3RawStore(RawStore):
+    """Blobs as objects in an S3 bucket, under an optional prefix.
+
+    A PUT makes an object visible whole or not at all, so writes need no temporary name; each
+    carries its MD5 (`Content-MD5`), so S3 refuses a body damaged on the way. `client` is a boto3
+    S3 client (thread-safe); its retry configuration handles throttling and transient errors.
+    """
+
+    READ_THREADS = 4  # per call; a load reads two chunks at once, within botocore's pool of 10 connections
+
+    def __init__(self, client: Any, bucket: str, prefix: str = "") -> None:
+        if not bucket or "/" in bucket:
+            raise ValueError(f"S3 bucket name {bucket!r} is empty or contains '/' (give the prefix separately)")
+        self.client = client
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        if self.prefix:
+            check_key(self.prefix)
+
+    def object_key(self, key: str) -> str:
+        check_key(key)
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def uri(self, key: str) -> str:
+        return f"s3://{self.bucket}/{self.object_key(key)}"
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self.object_key(key))
+        except Exception as exc:
+            if _error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+                self._check_bucket()
+                return False
+            raise self._error("HEAD", key, exc) from exc
+        return True
+
+    def read(self, key: str) -> bytes:
+        try:
+            answer = self.client.get_object(Bucket=self.bucket, Key=self.object_key(key))
+            return answer["Body"].read()
+        except Exception as exc:
+            if _error_code(exc) in ("404", "NoSuchKey"):
+                raise FileNotFoundError(self.uri(key)) from None
+            raise self._error("GET", key, exc) from exc
+
+    def write(self, key: str, data: bytes) -> None:
+        digest = base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
+        try:
+            self.client.put_object(
+                Bucket=self.bucket,
+                Key=self.object_key(key),
+                Body=data,
+                ContentMD5=digest,
+                ContentType=_content_type(key),
+            )
+        except Exception as exc:
+            raise self._error("PUT", key, exc) from exc
+
+    def existing(self, keys: Iterable[str]) -> set[str]:
+        """One listing per folder instead of one HEAD per key (a year of a chart is 1 request, not 365)."""
+        wanted: dict[str, set[str]] = {}
+        for key in keys:
+            folder = posixpath.dirname(self.object_key(key))
+            wanted.setdefault(folder, set()).add(key)
+        found: set[str] = set()
+        for folder, folder_keys in wanted.items():
+            listed = set(self._list(folder + "/" if folder else ""))
+            found.update(key for key in folder_keys if self.object_key(key) in listed)
+        return found
+
+    def read_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        if len(keys) < 2:
+            return super().read_many(keys)
+        with ThreadPoolExecutor(max_workers=self.READ_THREADS) as pool:
+            return list(pool.map(self._read_or_none, keys))
+
+    def _list(self, prefix: str) -> Iterable[str]:
+        try:
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+                for item in page.get("Contents", ()):
+                    yield item["Key"]
+        except Exception as exc:
+            raise RawStoreError(f"s3://{self.bucket}/{prefix}: listing failed: {_describe(exc)}") from exc
+
+    def _check_bucket(self) -> None:
+        # A HEAD on a missing bucket is a 404 too: tell "no such object" from "no such bucket".
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except Exception as exc:
+            raise RawStoreError(f"s3://{self.bucket}: {_describe(exc)}") from exc
+
+    def _error(self, operation: str, key: str, exc: Exception) -> RawStoreError:
+        return RawStoreError(f"{self.uri(key)}: {operation} failed: {_describe(exc)}")
+
+
+def _error_code(exc: Exception) -> str | None:
+    response = getattr(exc, "response", None)
+    return response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+
+
+def _describe(exc: Exception) -> str:
+    """botocore's message (it names the error code and operation, never credentials)."""
+    code = _error_code(exc)
+    if type(exc).__name__ == "NoCredentialsError":
+        return "no AWS credentials found (environment, profile or instance role; see README, Running against AWS)"
+    if code in ("404", "NoSuchBucket"):
+        return "the bucket does not exist (create it, or check SPOTIFY_CHARTS_S3_BUCKET)"
+    if code in ("403", "AccessDenied"):
+        return "access denied (check the credentials' IAM policy for this bucket)"
+    return str(exc)
+
+
+def _content_type(key: str) -> str:
+    if key.endswith(".json.gz"):
+        return "application/gzip"
+    if key.endswith(".html"):
+        return "text/html; charset=utf-8"
+    return "application/octet-stream"

@@ -74,3 +74,35 @@ def sample_warehouse(work: Path, aliases: list[str], dates: list[dt.date], name:
     warehouse = DuckDBWarehouse(work / name)
     load_staging(store, warehouse, aliases, dates, "sample")
     return warehouse
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> str:
+    """moto's S3 server for the session (spotify_charts_tests/s3.py)."""
+    from spotify_charts_tests.s3 import moto_s3
+
+    with moto_s3() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An empty bucket of its own for the test, with boto3 pointed at the moto server by the
+    environment, as a user points it at S3 (no AWS account or profile of the developer is used)."""
+    import uuid
+
+    import boto3
+
+    from spotify_charts_tests.s3 import CREDENTIALS
+
+    for name in [n for n in os.environ if n.startswith("AWS_")]:
+        monkeypatch.delenv(name)
+    for name, value in {**CREDENTIALS, "AWS_ENDPOINT_URL_S3": s3_endpoint}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+    bucket = f"charts-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3").create_bucket(
+        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": CREDENTIALS["AWS_DEFAULT_REGION"]}
+    )
+    return bucket

@@ -2,9 +2,12 @@ import datetime as dt
 import subprocess
 import sys
 
+import duckdb
 import pytest
 
+from spotify_charts import cli
 from spotify_charts.cli import DateRangeError, demo_window
+from spotify_charts.dashboard import CONTRACT_TABLES, PAGE_KEY
 
 TODAY = dt.date(2026, 11, 24)
 
@@ -39,3 +42,26 @@ def test_demo_refuses_bad_input_before_writing(tmp_path):
     )
     assert result.returncode == 2 and "'zz'" in result.stderr
     assert not (tmp_path / "data").exists()
+
+
+def test_the_report_says_where_the_run_wrote_locally_or_in_s3(tmp_path, monkeypatch, s3_bucket):
+    db = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("create schema staging; create schema marts")
+        for table in ("staging.chart_entries", "staging.chart_entry_artists", "marts.fct_chart_entries"):
+            con.execute(f"create table {table} as select date '2025-06-01' as chart_date")
+        for name in CONTRACT_TABLES:
+            con.execute(f"create table marts.{name} as select 'regional-ee-daily' as chart_id")
+
+    monkeypatch.setenv("SPOTIFY_CHARTS_DATA_DIR", str(tmp_path / "data"))
+    local = cli._report(cli._store(), db)
+    assert f"Raw snapshots: {tmp_path / 'data' / 'raw' / 'spotify-charts'}" in local
+    assert "staging.chart_entries" in local and "1 rows  2025-06-01 .. 2025-06-01" in local
+    assert "Dashboard:" not in local  # no page written yet
+
+    monkeypatch.setenv("SPOTIFY_CHARTS_S3_BUCKET", s3_bucket)
+    monkeypatch.setenv("SPOTIFY_CHARTS_S3_PREFIX", "prod")
+    cli._store().write(PAGE_KEY, b"<html></html>")
+    in_s3 = cli._report(cli._store(), db)
+    assert f"Raw snapshots: s3://{s3_bucket}/prod/raw/spotify-charts" in in_s3
+    assert f"Dashboard:     s3://{s3_bucket}/prod/dashboard/index.html" in in_s3

@@ -8,7 +8,7 @@ from pathlib import Path
 import dagster as dg
 
 from spotify_charts.definitions import defs
-from spotify_charts.resources import build_resources
+from spotify_charts.resources import LocalRawStoreResource, S3RawStoreResource, build_resources
 
 DAILY_ASSETS = [
     "dbt_staging/stg_spotify__chart_entries",
@@ -145,3 +145,12 @@ def test_settings_come_from_env_vars_without_showing_values():
     assert build_resources({"SPOTIFY_CHARTS_CSV_DIR": "/dl"})["chart_source"].csv_dir == dg.EnvVar(
         "SPOTIFY_CHARTS_CSV_DIR"
     )
+
+
+def test_a_bucket_setting_chooses_the_s3_store():
+    s3 = build_resources({"SPOTIFY_CHARTS_S3_BUCKET": "charts", "SPOTIFY_CHARTS_S3_PREFIX": "prod"})["raw_store"]
+    assert isinstance(s3, S3RawStoreResource)
+    assert s3.bucket == dg.EnvVar("SPOTIFY_CHARTS_S3_BUCKET") and s3.prefix == dg.EnvVar("SPOTIFY_CHARTS_S3_PREFIX")
+    # credentials are boto3's business (environment, profile, IAM role): none in the resource's config
+    assert (s3.s3.aws_access_key_id, s3.s3.aws_secret_access_key, s3.s3.aws_session_token) == (None, None, None)
+    assert isinstance(build_resources({})["raw_store"], LocalRawStoreResource)

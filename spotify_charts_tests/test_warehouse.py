@@ -9,7 +9,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from spotify_charts.ingest import fetch_snapshots, load_staging, read_snapshot
+from spotify_charts.ingest import fetch_snapshots, load_staging, read_snapshots
 from spotify_charts.payload import ChartTables, SnapshotError, encode_snapshot, parse_snapshots
 from spotify_charts.sources import SampleSource
 from spotify_charts.stores import LocalRawStore, snapshot_key
@@ -83,7 +83,7 @@ def test_failure_inside_the_transaction_rolls_back(loaded):
 def test_failure_while_producing_batches_rolls_back(loaded):
     store, warehouse = loaded
     before = rows(warehouse.path)
-    first = parse_snapshots([read_snapshot(store, "regional-ee-daily", DATES[0], "sample")])
+    first = parse_snapshots(read_snapshots(store, [("regional-ee-daily", DATES[0])], "sample"))
 
     def batches():
         yield first
@@ -96,7 +96,7 @@ def test_failure_while_producing_batches_rolls_back(loaded):
 
 def test_rows_outside_the_replaced_scope_are_refused(loaded):
     store, warehouse = loaded
-    tables = parse_snapshots([read_snapshot(store, alias, day, "sample") for alias in ALIASES for day in DATES])
+    tables = parse_snapshots(read_snapshots(store, [(a, d) for a in ALIASES for d in DATES], "sample"))
     with pytest.raises(ValueError, match="outside the replaced scope"):
         warehouse.replace_charts(["regional-ee-daily"], DATES[0], DATES[-1], [tables])
     with pytest.raises(ValueError, match="outside the replaced scope"):

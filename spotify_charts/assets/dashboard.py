@@ -8,7 +8,6 @@ from spotify_charts import dashboard
 from spotify_charts.assets.staging import WAREHOUSE_POOL
 from spotify_charts.resources import RawStoreResource, WarehouseResource
 
-DASHBOARD_KEY = "dashboard/index.html"
 CONTRACT_TABLE_KEYS = [dg.AssetKey(["marts", name]) for name in dashboard.CONTRACT_TABLES]
 
 
@@ -29,8 +28,8 @@ def dashboard_page(
     data = dashboard.load(source.query, source.table_names("marts"))
     page = dashboard.render(data, dt.datetime.now(dt.UTC))
     store = raw_store.get_store()
-    store.write(DASHBOARD_KEY, page.encode())
-    location = store.uri(DASHBOARD_KEY)
+    store.write(dashboard.PAGE_KEY, page.encode())
+    location = store.uri(dashboard.PAGE_KEY)
     context.log.info(f"dashboard written to {location}")
     return dg.MaterializeResult(
         metadata={
