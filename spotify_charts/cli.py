@@ -12,11 +12,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
-
 from spotify_charts.dashboard import CONTRACT_TABLES, PAGE_KEY
 from spotify_charts.regions import FIRST_CHART_DATE, RegionConfigError, parse_regions
-from spotify_charts.stores import RAW_PREFIX, LocalRawStore, RawStore, S3RawStore
+from spotify_charts.stores import RAW_PREFIX, RawStore
+from spotify_charts.warehouse import DuckDBWarehouse, Warehouse
 
 
 class DateRangeError(ValueError):
@@ -45,30 +44,31 @@ def demo_window(start: str | None, end: str | None, today: dt.date | None = None
     return first, last
 
 
-def _store() -> RawStore:
-    """The raw store the run wrote to, from the same settings as `resources.build_resources`."""
-    bucket = os.environ.get("SPOTIFY_CHARTS_S3_BUCKET")
-    if bucket:
-        import boto3
+def _targets() -> tuple[RawStore, Warehouse]:
+    """The raw store and warehouse the run wrote to, from the same settings the run used."""
+    import dagster as dg
 
-        return S3RawStore(boto3.client("s3"), bucket, os.environ.get("SPOTIFY_CHARTS_S3_PREFIX") or "")
-    return LocalRawStore(os.environ.get("SPOTIFY_CHARTS_DATA_DIR") or "data")
+    from spotify_charts.resources import build_resources
+
+    chosen = build_resources()
+    with dg.build_resources({"raw_store": chosen["raw_store"], "warehouse": chosen["warehouse"]}) as resolved:
+        return resolved.raw_store.get_store(), resolved.warehouse.get_warehouse()
 
 
-def _report(store: RawStore, warehouse: Path) -> str:
-    lines = [f"Raw snapshots: {store.uri(RAW_PREFIX)}"]
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        lines.append(f"Warehouse:     {warehouse}")
-        for table in ("staging.chart_entries", "staging.chart_entry_artists", "marts.fct_chart_entries"):
-            rows, first, last = con.execute(
-                f"select count(*), min(chart_date), max(chart_date) from {table}"
-            ).fetchone()
-            lines.append(f"  {table:<30} {rows:>10,} rows  {first} .. {last}")
-        lines.append('Contract tables (README, "Analytics"):')
-        for name in CONTRACT_TABLES:
-            rows, charts = con.execute(f"select count(*), count(distinct chart_id) from marts.{name}").fetchone()
-            lines.append(f"  marts.{name:<30} {rows:>8,} rows  {charts} charts")
-    lines.append("Explore: make dev (Dagster UI), or duckdb " + str(warehouse))
+def _report(store: RawStore, warehouse: Warehouse) -> str:
+    local = isinstance(warehouse, DuckDBWarehouse)
+    where = str(warehouse.path) if local else repr(warehouse)
+    lines = [f"Raw snapshots: {store.uri(RAW_PREFIX)}", f"Warehouse:     {where}"]
+    for table in ("staging.chart_entries", "staging.chart_entry_artists", "marts.fct_chart_entries"):
+        sql = f"select count(*) as n, min(chart_date) as first, max(chart_date) as last from {table}"
+        (row,) = warehouse.query(sql)
+        lines.append(f"  {table:<30} {row['n']:>10,} rows  {row['first']} .. {row['last']}")
+    lines.append('Contract tables (README, "Analytics"):')
+    for name in CONTRACT_TABLES:
+        (row,) = warehouse.query(f"select count(*) as n, count(distinct chart_id) as charts from marts.{name}")
+        lines.append(f"  marts.{name:<30} {row['n']:>8,} rows  {row['charts']} charts")
+    explore = f"duckdb {warehouse.path}" if local else "psql"
+    lines.append(f"Explore: make dev (Dagster UI), or {explore}")
     if store.exists(PAGE_KEY):
         lines.append(f"Dashboard:     {store.uri(PAGE_KEY)}  (open it in any browser; it works offline)")
     return "\n".join(lines)
@@ -104,9 +104,7 @@ def demo(start: str | None, end: str | None) -> int:
     if result.returncode:
         print("error: the run failed; see the log above", file=sys.stderr)
         return result.returncode
-    data_dir = Path(os.environ.get("SPOTIFY_CHARTS_DATA_DIR") or "data").resolve()
-    warehouse = Path(os.environ.get("SPOTIFY_CHARTS_DUCKDB_PATH") or data_dir / "warehouse.duckdb").resolve()
-    print(_report(_store(), warehouse))
+    print(_report(*_targets()))
     return 0
 
 

@@ -30,7 +30,7 @@ class RuleResult:
         return self.offending == 0
 
 
-_SCOPE = "chart_date between ? and ? and list_contains(?, chart_id)"
+_SCOPE = "chart_date between ? and ? and chart_id in ?"
 
 
 def _scope(charts: Sequence[str], start: dt.date, end: dt.date) -> list:
@@ -80,11 +80,11 @@ def streams_non_increasing(query: Query, charts: Sequence[str], start: dt.date, 
         select chart_id, chart_date, rank, streams, next_streams
         from (
             select chart_id, chart_date, rank, streams,
-                lead(streams) over (partition by chart_id, chart_date order by rank) as next_streams
+                lead(streams) over (partition by chart_id, chart_date order by rank, streams desc) as next_streams
             from staging.chart_entries where {_SCOPE}
-        )
+        ) as ranked
         where next_streams > streams
-        order by chart_id, chart_date, rank
+        order by chart_id, chart_date, rank, streams desc
         """,
         _scope(charts, start, end),
     )
@@ -113,7 +113,7 @@ def history_consistent(query: Query, charts: Sequence[str], start: dt.date, end:
             on before.chart_id = today.chart_id and before.chart_date = today.chart_date - 1
             and before.track_id = today.track_id
         where coalesce(today.previous_rank, -1) <> coalesce(before.rank, -1)
-        order by today.chart_id, today.chart_date, today.rank
+        order by today.chart_id, today.chart_date, today.rank, today.track_id
         """,
         [*_scope(charts, start, end), *_scope(charts, start - dt.timedelta(days=1), end - dt.timedelta(days=1))],
     )

@@ -1,11 +1,14 @@
-"""The warehouse's staging tables: an interface, and the DuckDB warehouse used by default.
+"""The warehouse's staging tables: an interface, the DuckDB warehouse used by default, and
+PostgreSQL. Plain module (no Dagster import).
 
-A later Redshift/Postgres warehouse implements the same interface. Plain module (no Dagster import).
+Queries given to `Warehouse.query` use `?` placeholders and portable SQL (a list parameter with
+`in ?`), so the checks and the dashboard run unchanged on either warehouse.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
@@ -14,6 +17,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 
 from spotify_charts.payload import CHART_ENTRIES_SCHEMA, CHART_ENTRY_ARTISTS_SCHEMA, ChartTables, concat_tables
 
@@ -28,6 +32,7 @@ _DUCKDB_TYPES = {
     pa.int64(): "bigint",
     pa.timestamp("us", tz="UTC"): "timestamp with time zone",
 }
+_POSTGRES_TYPES = {**_DUCKDB_TYPES, pa.string(): "text"}
 
 
 class Warehouse(ABC):
@@ -52,8 +57,8 @@ class Warehouse(ABC):
         """The tables and views in a schema (empty when the schema does not exist)."""
 
 
-def _create_table_sql(name: str, schema: pa.Schema) -> str:
-    columns = ",\n    ".join(f"{field.name} {_DUCKDB_TYPES[field.type]}" for field in schema)
+def _create_table_sql(name: str, schema: pa.Schema, types: dict = _DUCKDB_TYPES) -> str:
+    columns = ",\n    ".join(f"{field.name} {types[field.type]}" for field in schema)
     return f"create table if not exists {STAGING_SCHEMA}.{name} (\n    {columns}\n)"
 
 
@@ -152,4 +157,106 @@ class DuckDBWarehouse(Warehouse):
             + schema.replace("'", "''")
             + "'"
         )
+        return {r["table_name"] for r in rows}
+
+
+class PostgresWarehouse(Warehouse):
+    """Staging tables in PostgreSQL, loaded with COPY inside one transaction.
+
+    Loads take a table lock that only other loads wait for (readers do not), so two runs replacing
+    the same charts and dates one after the other can never both keep their rows."""
+
+    def __init__(self, host: str, port: int, user: str, password: str, database: str, sslmode: str = "prefer"):
+        self.host, self.port, self.user, self.database, self.sslmode = host, int(port), user, database, sslmode
+        self._password = password
+
+    def __repr__(self) -> str:  # never the password
+        return f"PostgresWarehouse({self.user}@{self.host}:{self.port}/{self.database})"
+
+    def connect(self):
+        import psycopg2
+
+        try:
+            return psycopg2.connect(
+                host=self.host,
+                port=self.port,
+                user=self.user,
+                password=self._password,
+                dbname=self.database,
+                sslmode=self.sslmode,
+                connect_timeout=15,
+                application_name="spotify-charts",
+            )
+        except psycopg2.OperationalError as exc:
+            # libpq's message names host, port and the reason; it never contains the password.
+            raise ConnectionError(f"cannot connect to PostgreSQL {self!r}: {str(exc).strip()}") from None
+
+    def replace_charts(
+        self, chart_ids: Sequence[str], start: dt.date, end: dt.date, batches: Iterable[ChartTables]
+    ) -> int:
+        con = self.connect()
+        inserted = 0
+        try:
+            with con.cursor() as cur:
+                cur.execute(f"create schema if not exists {STAGING_SCHEMA}")
+                for name, schema in TABLES.items():
+                    cur.execute(_create_table_sql(name, schema, _POSTGRES_TYPES))
+                tables = ", ".join(f"{STAGING_SCHEMA}.{name}" for name in TABLES)
+                cur.execute(f"lock table {tables} in share row exclusive mode")
+                for name in TABLES:
+                    cur.execute(
+                        f"delete from {STAGING_SCHEMA}.{name} where chart_date between %s and %s and chart_id in %s",
+                        [start, end, tuple(chart_ids)],
+                    )
+                for batch in batches:
+                    check_rows_in_scope(chart_ids, start, end, batch)
+                    self._copy(cur, "chart_entries", batch.entries)
+                    self._copy(cur, "chart_entry_artists", batch.artists)
+                    inserted += batch.entries.num_rows
+            con.commit()
+            return inserted
+        except BaseException:
+            con.rollback()
+            raise
+        finally:
+            con.close()
+
+    @staticmethod
+    def _copy(cur, name: str, table: pa.Table) -> None:
+        if table.num_rows == 0:
+            return
+        # Every value quoted, nulls left empty: COPY reads "" as an empty string and nothing as NULL.
+        buffer = io.BytesIO()
+        pa_csv.write_csv(table, buffer, pa_csv.WriteOptions(include_header=False, quoting_style="all_valid"))
+        buffer.seek(0)
+        columns = ", ".join(table.column_names)
+        cur.copy_expert(f"copy {STAGING_SCHEMA}.{name} ({columns}) from stdin with (format csv)", buffer)
+
+    def dbt_env(self) -> dict[str, str]:
+        return {
+            "SPOTIFY_CHARTS_WAREHOUSE": "postgres",
+            "SPOTIFY_CHARTS_PG_HOST": self.host,
+            "SPOTIFY_CHARTS_PG_PORT": str(self.port),
+            "SPOTIFY_CHARTS_PG_USER": self.user,
+            "SPOTIFY_CHARTS_PG_PASSWORD": self._password,
+            "SPOTIFY_CHARTS_PG_DATABASE": self.database,
+        }
+
+    def query(self, sql: str, params: list | None = None) -> list[dict]:
+        if params:
+            # psycopg2's placeholders; a list parameter becomes a tuple, which it renders for `in`.
+            sql = sql.replace("%", "%%").replace("?", "%s")
+            params = [tuple(p) if isinstance(p, list) else p for p in params]
+        con = self.connect()
+        try:
+            with con.cursor() as cur:
+                cur.execute(sql, params or None)
+                names = [d[0] for d in cur.description]
+                return [dict(zip(names, row)) for row in cur.fetchall()]
+        finally:
+            con.rollback()
+            con.close()
+
+    def table_names(self, schema: str) -> set[str]:
+        rows = self.query("select table_name from information_schema.tables where table_schema = ?", [schema])
         return {r["table_name"] for r in rows}

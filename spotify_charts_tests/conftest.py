@@ -106,3 +106,23 @@ def s3_bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
         Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": CREDENTIALS["AWS_DEFAULT_REGION"]}
     )
     return bucket
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory):
+    """A real PostgreSQL server for the session (spotify_charts_tests/postgres.py)."""
+    from spotify_charts_tests.postgres import running_postgres
+
+    with running_postgres(tmp_path_factory.mktemp("postgres-server")) as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_db(postgres_server):
+    """An empty database of the test's own on the session's server."""
+    import dataclasses
+    import uuid
+
+    name = f"charts_{uuid.uuid4().hex[:10]}"
+    postgres_server.create_database(name)
+    return dataclasses.replace(postgres_server, database=name)

@@ -40,6 +40,25 @@ class PostgresServer:
     password: str
     database: str
 
+    def warehouse(self, database: str | None = None):
+        """The product's PostgresWarehouse on this server (its own database, or another one)."""
+        from spotify_charts.warehouse import PostgresWarehouse
+
+        return PostgresWarehouse(self.host, self.port, self.user, self.password, database or self.database)
+
+    def create_database(self, name: str) -> None:
+        import psycopg2
+
+        con = psycopg2.connect(
+            host=self.host, port=self.port, user=self.user, password=self.password, dbname=self.database
+        )
+        con.autocommit = True
+        try:
+            with con.cursor() as cur:
+                cur.execute(f'create database "{name}"')
+        finally:
+            con.close()
+
     def dbt_env(self) -> dict[str, str]:
         """The environment the dbt profile's postgres target reads."""
         return {

@@ -54,14 +54,17 @@ def test_the_report_says_where_the_run_wrote_locally_or_in_s3(tmp_path, monkeypa
             con.execute(f"create table marts.{name} as select 'regional-ee-daily' as chart_id")
 
     monkeypatch.setenv("SPOTIFY_CHARTS_DATA_DIR", str(tmp_path / "data"))
-    local = cli._report(cli._store(), db)
+    monkeypatch.setenv("SPOTIFY_CHARTS_DUCKDB_PATH", str(db))
+    local = cli._report(*cli._targets())
     assert f"Raw snapshots: {tmp_path / 'data' / 'raw' / 'spotify-charts'}" in local
     assert "staging.chart_entries" in local and "1 rows  2025-06-01 .. 2025-06-01" in local
+    assert f"Warehouse:     {db}" in local and "marts.top_songs" in local
     assert "Dashboard:" not in local  # no page written yet
 
     monkeypatch.setenv("SPOTIFY_CHARTS_S3_BUCKET", s3_bucket)
     monkeypatch.setenv("SPOTIFY_CHARTS_S3_PREFIX", "prod")
-    cli._store().write(PAGE_KEY, b"<html></html>")
-    in_s3 = cli._report(cli._store(), db)
+    store, warehouse = cli._targets()
+    store.write(PAGE_KEY, b"<html></html>")
+    in_s3 = cli._report(store, warehouse)
     assert f"Raw snapshots: s3://{s3_bucket}/prod/raw/spotify-charts" in in_s3
     assert f"Dashboard:     s3://{s3_bucket}/prod/dashboard/index.html" in in_s3

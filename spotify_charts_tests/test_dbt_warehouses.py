@@ -4,7 +4,6 @@ server, with identical contract tables; compiled for Redshift, and the SQL parse
 from __future__ import annotations
 
 import datetime as dt
-import io
 import os
 import subprocess
 import sys
@@ -12,14 +11,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import psycopg2
-import pyarrow as pa
-import pyarrow.csv as pa_csv
 import pytest
 import sqlglot
 from sqlglot.errors import ErrorLevel
 
 from spotify_charts.dashboard import CONTRACT_TABLES
-from spotify_charts.payload import CHART_ENTRIES_SCHEMA, CHART_ENTRY_ARTISTS_SCHEMA
+from spotify_charts.payload import ChartTables
 from spotify_charts_tests.conftest import sample_warehouse
 from spotify_charts_tests.postgres import PostgresServer, running_postgres
 
@@ -28,14 +25,6 @@ DBT = Path(sys.executable).with_name("dbt")
 ALIASES = ["regional-global-daily", "regional-ee-daily"]
 # Two months and a half: a first month (left out of new_songs_by_month) and two more.
 DATES = [dt.date(2025, 1, 20) + dt.timedelta(days=i) for i in range(60)]
-
-_PG_TYPES = {
-    pa.string(): "varchar",
-    pa.date32(): "date",
-    pa.int32(): "integer",
-    pa.int64(): "bigint",
-    pa.timestamp("us", tz="UTC"): "timestamp with time zone",
-}
 
 
 def dbt(command: list[str], env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess:
@@ -69,23 +58,15 @@ def connect(server: PostgresServer):
 
 
 def copy_staging_to_postgres(duckdb_path: Path, server: PostgresServer) -> None:
-    """Postgres staging gets exactly DuckDB's staging rows (COPY from CSV, nulls kept apart from '')."""
+    """Postgres staging gets exactly DuckDB's staging rows, through the product's Postgres loader."""
     import duckdb
 
-    with duckdb.connect(str(duckdb_path), read_only=True) as source, connect(server) as con, con.cursor() as cur:
-        cur.execute("create schema if not exists staging")
-        for name, schema in (
-            ("chart_entries", CHART_ENTRIES_SCHEMA),
-            ("chart_entry_artists", CHART_ENTRY_ARTISTS_SCHEMA),
-        ):
-            columns = ", ".join(f"{field.name} {_PG_TYPES[field.type]}" for field in schema)
-            cur.execute(f"drop table if exists staging.{name}")
-            cur.execute(f"create table staging.{name} ({columns})")
-            table = source.sql(f"select * from staging.{name}").to_arrow_table()
-            buffer = io.BytesIO()
-            pa_csv.write_csv(table, buffer, pa_csv.WriteOptions(include_header=True, quoting_style="all_valid"))
-            buffer.seek(0)
-            cur.copy_expert(f"copy staging.{name} from stdin with (format csv, header true)", buffer)
+    with duckdb.connect(str(duckdb_path), read_only=True) as source:
+        tables = ChartTables(
+            source.sql("select * from staging.chart_entries").to_arrow_table(),
+            source.sql("select * from staging.chart_entry_artists").to_arrow_table(),
+        )
+    server.warehouse().replace_charts(ALIASES, DATES[0], DATES[-1], [tables])
 
 
 def normalise(value):

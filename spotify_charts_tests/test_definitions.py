@@ -6,9 +6,15 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from spotify_charts.definitions import defs
-from spotify_charts.resources import LocalRawStoreResource, S3RawStoreResource, build_resources
+from spotify_charts.resources import (
+    LocalRawStoreResource,
+    PostgresWarehouseResource,
+    S3RawStoreResource,
+    build_resources,
+)
 
 DAILY_ASSETS = [
     "dbt_staging/stg_spotify__chart_entries",
@@ -154,3 +160,17 @@ def test_a_bucket_setting_chooses_the_s3_store():
     # credentials are boto3's business (environment, profile, IAM role): none in the resource's config
     assert (s3.s3.aws_access_key_id, s3.s3.aws_secret_access_key, s3.s3.aws_session_token) == (None, None, None)
     assert isinstance(build_resources({})["raw_store"], LocalRawStoreResource)
+
+
+def test_postgres_is_chosen_by_setting_and_its_password_is_an_env_var():
+    env = {"SPOTIFY_CHARTS_WAREHOUSE": "postgres", "SPOTIFY_CHARTS_PG_HOST": "db", "SPOTIFY_CHARTS_PG_PASSWORD": "pw"}
+    warehouse = build_resources(env)["warehouse"]
+    assert isinstance(warehouse, PostgresWarehouseResource)
+    assert warehouse.password == dg.EnvVar("SPOTIFY_CHARTS_PG_PASSWORD") and warehouse.host == dg.EnvVar(
+        "SPOTIFY_CHARTS_PG_HOST"
+    )
+    assert (warehouse.port, warehouse.user, warehouse.database) == (5432, "postgres", "spotify_charts")
+    with pytest.raises(ValueError, match="'redshift' is not supported .*staging loader is not built yet"):
+        build_resources({"SPOTIFY_CHARTS_WAREHOUSE": "redshift"})
+    with pytest.raises(ValueError, match="'oracle' is not supported; valid: duckdb, postgres"):
+        build_resources({"SPOTIFY_CHARTS_WAREHOUSE": "oracle"})
