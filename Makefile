@@ -6,6 +6,7 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
+CHECKOV := .venv-checkov
 MANIFEST := dbt/target/manifest.json
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
@@ -31,6 +32,12 @@ $(INSTALLED): pyproject.toml requirements.lock requirements-dev.lock
 
 install: $(INSTALLED)
 
+# checkov pins its own boto3, so it lives in a virtual environment of its own.
+$(CHECKOV)/.installed: requirements-checkov.lock $(INSTALLED)
+	$(VENV)/bin/uv venv --quiet --allow-existing --python $(PY) $(CHECKOV)
+	$(VENV)/bin/uv pip install --quiet --python $(CHECKOV)/bin/python -r requirements-checkov.lock --no-deps
+	@touch $@
+
 $(MANIFEST): $(INSTALLED) $(shell find dbt/models dbt/macros dbt/tests -type f 2>/dev/null) dbt/dbt_project.yml dbt/profiles.yml
 	$(VENV)/bin/dagster-dbt project prepare-and-package --file spotify_charts/dbt_project.py
 	@touch $@
@@ -48,10 +55,11 @@ test: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 	$(PY) -m pytest -q
 	$(MAKE) --no-print-directory lint
 
-lint: $(INSTALLED)
+lint: $(INSTALLED) $(CHECKOV)/.installed
 	$(VENV)/bin/ruff check spotify_charts spotify_charts_tests
 	$(VENV)/bin/sqlfluff lint dbt --disable-progress-bar
 	$(VENV)/bin/hadolint Dockerfile
+	$(CHECKOV)/bin/checkov --directory terraform --quiet --compact --skip-download
 
 bench: $(MANIFEST)
 	$(PY) -m spotify_charts_tests.bench
@@ -63,4 +71,4 @@ token: $(INSTALLED)
 	$(PY) -m spotify_charts.token_cli
 
 clean:
-	rm -rf $(VENV) dbt/target dbt/logs $(DAGSTER_HOME)
+	rm -rf $(VENV) $(CHECKOV) dbt/target dbt/logs $(DAGSTER_HOME)

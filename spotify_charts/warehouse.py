@@ -11,7 +11,8 @@ import datetime as dt
 import io
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -77,6 +78,19 @@ def check_rows_in_scope(chart_ids: Sequence[str], start: dt.date, end: dt.date, 
             )
 
 
+@contextmanager
+def _committed(con) -> Iterator:
+    """Commit what the block did, or roll all of it back whatever it raised; close either way."""
+    try:
+        yield con
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    finally:
+        con.close()
+
+
 class DuckDBWarehouse(Warehouse):
     """Staging tables in one DuckDB file, loaded from Arrow tables in a single transaction."""
 
@@ -97,7 +111,7 @@ class DuckDBWarehouse(Warehouse):
     ) -> int:
         con = self.connect()
         inserted = 0
-        try:
+        with _committed(con):
             self.ensure_tables(con)
             # One DuckDB thread: the load's two parser threads already keep both cores busy.
             con.execute("set threads to 1")
@@ -121,13 +135,7 @@ class DuckDBWarehouse(Warehouse):
                     pending, pending_rows = [], 0
             if pending:
                 inserted += self._insert(con, concat_tables(pending))
-            con.commit()
-            return inserted
-        except BaseException:
-            con.rollback()
-            raise
-        finally:
-            con.close()
+        return inserted
 
     @staticmethod
     def _insert(con: duckdb.DuckDBPyConnection, tables: ChartTables) -> int:
@@ -196,30 +204,23 @@ class PostgresWarehouse(Warehouse):
     ) -> int:
         con = self.connect()
         inserted = 0
-        try:
-            with con.cursor() as cur:
-                cur.execute(f"create schema if not exists {STAGING_SCHEMA}")
-                for name, schema in TABLES.items():
-                    cur.execute(_create_table_sql(name, schema, _POSTGRES_TYPES))
-                tables = ", ".join(f"{STAGING_SCHEMA}.{name}" for name in TABLES)
-                cur.execute(f"lock table {tables} in share row exclusive mode")
-                for name in TABLES:
-                    cur.execute(
-                        f"delete from {STAGING_SCHEMA}.{name} where chart_date between %s and %s and chart_id in %s",
-                        [start, end, tuple(chart_ids)],
-                    )
-                for batch in batches:
-                    check_rows_in_scope(chart_ids, start, end, batch)
-                    self._copy(cur, "chart_entries", batch.entries)
-                    self._copy(cur, "chart_entry_artists", batch.artists)
-                    inserted += batch.entries.num_rows
-            con.commit()
-            return inserted
-        except BaseException:
-            con.rollback()
-            raise
-        finally:
-            con.close()
+        with _committed(con), con.cursor() as cur:
+            cur.execute(f"create schema if not exists {STAGING_SCHEMA}")
+            for name, schema in TABLES.items():
+                cur.execute(_create_table_sql(name, schema, _POSTGRES_TYPES))
+            tables = ", ".join(f"{STAGING_SCHEMA}.{name}" for name in TABLES)
+            cur.execute(f"lock table {tables} in share row exclusive mode")
+            for name in TABLES:
+                cur.execute(
+                    f"delete from {STAGING_SCHEMA}.{name} where chart_date between %s and %s and chart_id in %s",
+                    [start, end, tuple(chart_ids)],
+                )
+            for batch in batches:
+                check_rows_in_scope(chart_ids, start, end, batch)
+                self._copy(cur, "chart_entries", batch.entries)
+                self._copy(cur, "chart_entry_artists", batch.artists)
+                inserted += batch.entries.num_rows
+        return inserted
 
     @staticmethod
     def _copy(cur, name: str, table: pa.Table) -> None:

@@ -109,12 +109,22 @@ def s3_bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory):
-    """A real PostgreSQL server for the session (spotify_charts_tests/postgres.py)."""
+def postgres_server():
+    """A real PostgreSQL server for the session (spotify_charts_tests/postgres.py).
+
+    Its folder is not under pytest's temporary folders: another pytest session of the same user
+    prunes those while this server still runs."""
+    import shutil
+    import tempfile
+
     from spotify_charts_tests.postgres import running_postgres
 
-    with running_postgres(tmp_path_factory.mktemp("postgres-server")) as server:
-        yield server
+    folder = Path(tempfile.mkdtemp(prefix="spotify-charts-postgres-"))
+    try:
+        with running_postgres(folder) as server:
+            yield server
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

@@ -60,15 +60,8 @@ class PostgresServer:
             con.close()
 
     def dbt_env(self) -> dict[str, str]:
-        """The environment the dbt profile's postgres target reads."""
-        return {
-            "SPOTIFY_CHARTS_WAREHOUSE": "postgres",
-            "SPOTIFY_CHARTS_PG_HOST": self.host,
-            "SPOTIFY_CHARTS_PG_PORT": str(self.port),
-            "SPOTIFY_CHARTS_PG_USER": self.user,
-            "SPOTIFY_CHARTS_PG_PASSWORD": self.password,
-            "SPOTIFY_CHARTS_PG_DATABASE": self.database,
-        }
+        """The environment the dbt profile's postgres target (and the pipeline's settings) read."""
+        return self.warehouse().dbt_env()
 
 
 def _free_port() -> int:
