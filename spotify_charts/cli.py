@@ -70,7 +70,9 @@ def _report(store: RawStore, warehouse: Warehouse) -> str:
     explore = f"duckdb {warehouse.path}" if local else "psql"
     lines.append(f"Explore: make dev (Dagster UI), or {explore}")
     if store.exists(PAGE_KEY):
-        lines.append(f"Dashboard:     {store.uri(PAGE_KEY)}  (open it in any browser; it works offline)")
+        page = store.uri(PAGE_KEY)
+        how = f"aws s3 cp {page} . and open it" if page.startswith("s3://") else "open it in any browser"
+        lines.append(f"Dashboard:     {page}  ({how}; it works offline)")
     return "\n".join(lines)
 
 

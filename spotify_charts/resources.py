@@ -147,7 +147,7 @@ class DuckDBWarehouseResource(WarehouseResource):
 
 
 class PostgresWarehouseResource(WarehouseResource):
-    """Staging tables and dbt's models in PostgreSQL (the password from an `dg.EnvVar`)."""
+    """Staging tables and dbt's models in PostgreSQL (the password from a `dg.EnvVar`, never shown)."""
 
     host: str = "127.0.0.1"
     port: int = 5432

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pwd
+import signal
 import socket
 import subprocess
 import sys
@@ -132,6 +133,8 @@ def running_postgres(workdir: Path) -> Iterator[PostgresServer]:
 
 
 if __name__ == "__main__":  # run a server by hand: python -m spotify_charts_tests.postgres DIR
+    # Stop the server on `kill` too (a background job started from a script ignores Ctrl-C's SIGINT).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with running_postgres(Path(sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp())) as pg:
         print(" ".join(f"{k}={v}" for k, v in pg.dbt_env().items()), flush=True)
         with contextlib.suppress(KeyboardInterrupt):

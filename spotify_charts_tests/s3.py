@@ -6,6 +6,7 @@ Run one by hand: `python -m spotify_charts_tests.s3 [PORT]`; it prints the setti
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -34,6 +35,7 @@ def moto_s3(port: int = 0) -> Iterator[str]:
 
 
 def main(argv: list[str]) -> int:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # `kill` stops it as Ctrl-C does
     port = int(argv[1]) if len(argv) > 1 else 5000
     with moto_s3(port) as endpoint:
         for name, value in {**CREDENTIALS, "AWS_ENDPOINT_URL_S3": endpoint}.items():
