@@ -23,7 +23,7 @@ from spotify_charts.dbt_project import dbt_project
 from spotify_charts.regions import DEFAULT_REGIONS, daily_alias, parse_regions
 from spotify_charts.sources import ChartSource, make_source
 from spotify_charts.stores import LocalRawStore, RawStore, S3RawStore
-from spotify_charts.warehouse import DuckDBWarehouse, PostgresWarehouse, Warehouse
+from spotify_charts.warehouse import DuckDBWarehouse, PostgresWarehouse, RedshiftWarehouse, Warehouse
 
 DEFAULT_DATA_DIR = "data"
 
@@ -159,6 +159,23 @@ class PostgresWarehouseResource(WarehouseResource):
         return PostgresWarehouse(self.host, self.port, self.user, self.password, self.database)
 
 
+class RedshiftWarehouseResource(WarehouseResource):
+    """Staging tables and dbt's models in Amazon Redshift, loaded by COPY from the S3 bucket."""
+
+    host: str
+    port: int = 5439
+    user: str = "spotify_charts"
+    password: str = ""
+    database: str = "spotify_charts"
+    iam_role: str
+    loads: S3RawStoreResource
+
+    def get_warehouse(self) -> RedshiftWarehouse:
+        return RedshiftWarehouse(
+            self.host, self.port, self.user, self.password, self.database, self.loads.get_store(), self.iam_role
+        )
+
+
 def dbt_executable() -> str:
     """dbt from this interpreter's environment (a venv need not be on PATH), else from PATH."""
     beside = Path(sys.executable).with_name("dbt")
@@ -181,8 +198,12 @@ def _raw_store(env: Mapping[str, str]) -> RawStoreResource:
     return LocalRawStoreResource(data_dir=_setting(env, "SPOTIFY_CHARTS_DATA_DIR", DEFAULT_DATA_DIR))
 
 
+# Redshift loads by COPY from the bucket, so it needs one, and the role the cluster reads it with.
+REDSHIFT_REQUIRED = ("SPOTIFY_CHARTS_REDSHIFT_HOST", "SPOTIFY_CHARTS_REDSHIFT_IAM_ROLE", "SPOTIFY_CHARTS_S3_BUCKET")
+
+
 def _warehouse(env: Mapping[str, str], data_dir: str) -> WarehouseResource:
-    """The warehouse SPOTIFY_CHARTS_WAREHOUSE names: duckdb (default) or postgres."""
+    """The warehouse SPOTIFY_CHARTS_WAREHOUSE names: duckdb (default), postgres or redshift."""
     kind = env.get("SPOTIFY_CHARTS_WAREHOUSE") or "duckdb"
     if kind == "duckdb":
         return DuckDBWarehouseResource(
@@ -196,8 +217,22 @@ def _warehouse(env: Mapping[str, str], data_dir: str) -> WarehouseResource:
             password=_setting(env, "SPOTIFY_CHARTS_PG_PASSWORD", ""),
             database=_setting(env, "SPOTIFY_CHARTS_PG_DATABASE", "spotify_charts"),
         )
-    hint = " (Redshift's staging loader is not built yet; its dbt target compiles)" if kind == "redshift" else ""
-    raise ValueError(f"SPOTIFY_CHARTS_WAREHOUSE={kind!r} is not supported{hint}; valid: duckdb, postgres")
+    if kind == "redshift":
+        missing = [n for n in REDSHIFT_REQUIRED if not env.get(n)]
+        if missing:
+            raise ValueError(
+                f"SPOTIFY_CHARTS_WAREHOUSE=redshift needs {', '.join(missing)} (README, Running against AWS)"
+            )
+        return RedshiftWarehouseResource(
+            host=dg.EnvVar("SPOTIFY_CHARTS_REDSHIFT_HOST"),
+            port=int(env.get("SPOTIFY_CHARTS_REDSHIFT_PORT") or 5439),
+            user=_setting(env, "SPOTIFY_CHARTS_REDSHIFT_USER", "spotify_charts"),
+            password=_setting(env, "SPOTIFY_CHARTS_REDSHIFT_PASSWORD", ""),
+            database=_setting(env, "SPOTIFY_CHARTS_REDSHIFT_DATABASE", "spotify_charts"),
+            iam_role=dg.EnvVar("SPOTIFY_CHARTS_REDSHIFT_IAM_ROLE"),
+            loads=_raw_store(env),
+        )
+    raise ValueError(f"SPOTIFY_CHARTS_WAREHOUSE={kind!r} is not supported; valid: duckdb, postgres, redshift")
 
 
 def build_resources(env: Mapping[str, str] | None = None) -> dict[str, dg.ConfigurableResource]:

@@ -165,6 +165,21 @@ class S3RawStore(RawStore):
         except Exception as exc:
             raise self._error("PUT", key, exc) from exc
 
+    def delete(self, keys: Sequence[str]) -> None:
+        """Remove these objects (the Redshift loader's temporary files); absent ones are no error."""
+        for start in range(0, len(keys), 1000):  # DeleteObjects takes at most 1,000 keys
+            chunk = keys[start : start + 1000]
+            try:
+                answer = self.client.delete_objects(
+                    Bucket=self.bucket,
+                    Delete={"Objects": [{"Key": self.object_key(k)} for k in chunk], "Quiet": True},
+                )
+            except Exception as exc:
+                raise self._error("DELETE", chunk[0], exc) from exc
+            if answer.get("Errors"):
+                first = answer["Errors"][0]
+                raise RawStoreError(f"s3://{self.bucket}/{first['Key']}: DELETE failed: {first.get('Message')}")
+
     def existing(self, keys: Iterable[str]) -> set[str]:
         """One listing per folder instead of one HEAD per key (a year of a chart is 1 request, not 365)."""
         wanted: dict[str, set[str]] = {}

@@ -1,5 +1,5 @@
-"""The warehouse's staging tables: an interface, the DuckDB warehouse used by default, and
-PostgreSQL. Plain module (no Dagster import).
+"""The warehouse's staging tables: an interface, the DuckDB warehouse used by default,
+PostgreSQL, and Redshift. Plain module (no Dagster import).
 
 Queries given to `Warehouse.query` use `?` placeholders and portable SQL (a list parameter with
 `in ?`), so the checks and the dashboard run unchanged on either warehouse.
@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -19,8 +20,10 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
 
 from spotify_charts.payload import CHART_ENTRIES_SCHEMA, CHART_ENTRY_ARTISTS_SCHEMA, ChartTables, concat_tables
+from spotify_charts.stores import S3RawStore
 
 STAGING_SCHEMA = "staging"
 DUCKDB_ROW_GROUP_ROWS = 122_880
@@ -34,6 +37,8 @@ _DUCKDB_TYPES = {
     pa.timestamp("us", tz="UTC"): "timestamp with time zone",
 }
 _POSTGRES_TYPES = {**_DUCKDB_TYPES, pa.string(): "text"}
+# Redshift's text is varchar(256); timestamps arrive from Parquet without a zone (values are UTC).
+_REDSHIFT_TYPES = {**_DUCKDB_TYPES, pa.string(): "varchar(65535)", pa.timestamp("us", tz="UTC"): "timestamp"}
 
 
 class Warehouse(ABC):
@@ -261,3 +266,86 @@ class PostgresWarehouse(Warehouse):
     def table_names(self, schema: str) -> set[str]:
         rows = self.query("select table_name from information_schema.tables where table_schema = ?", [schema])
         return {r["table_name"] for r in rows}
+
+
+class RedshiftWarehouse(PostgresWarehouse):
+    """Staging tables in Amazon Redshift, which has no `COPY FROM STDIN`.
+
+    A load writes its rows to the bucket as Parquet while the snapshots are parsed (one file per
+    table and batch, under `staging-loads/{load id}/`), then, in one transaction, deletes the run's
+    charts and dates and COPYs those files with the cluster's IAM role; the files are removed
+    afterwards, whether the load succeeded or not. Queries go over the PostgreSQL protocol (TLS)."""
+
+    LOADS = "staging-loads"
+
+    def __init__(self, host: str, port: int, user: str, password: str, database: str, store: S3RawStore, iam_role: str):
+        super().__init__(host, port, user, password, database, sslmode="require")
+        if not iam_role.startswith("arn:"):
+            raise ValueError(f"Redshift COPY needs the ARN of an IAM role the cluster may assume, got {iam_role!r}")
+        self.store, self.iam_role = store, iam_role
+
+    def __repr__(self) -> str:
+        return f"RedshiftWarehouse({self.user}@{self.host}:{self.port}/{self.database})"
+
+    def replace_charts(
+        self, chart_ids: Sequence[str], start: dt.date, end: dt.date, batches: Iterable[ChartTables]
+    ) -> int:
+        folder = f"{self.LOADS}/{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+        written: list[str] = []
+        inserted = 0
+        try:
+            for number, batch in enumerate(batches):
+                check_rows_in_scope(chart_ids, start, end, batch)
+                for name, table in (("chart_entries", batch.entries), ("chart_entry_artists", batch.artists)):
+                    if table.num_rows:
+                        key = f"{folder}/{name}/{number:05d}.parquet"
+                        self.store.write(key, _parquet(table))
+                        written.append(key)
+                inserted += batch.entries.num_rows
+            con = self.connect()
+            with _committed(con), con.cursor() as cur:
+                cur.execute(f"create schema if not exists {STAGING_SCHEMA}")
+                for name, schema in TABLES.items():
+                    cur.execute(_create_table_sql(name, schema, _REDSHIFT_TYPES))
+                # Redshift's LOCK is exclusive: a second load of the same tables waits for this one.
+                cur.execute("lock " + ", ".join(f"{STAGING_SCHEMA}.{name}" for name in TABLES))
+                for name in TABLES:
+                    cur.execute(
+                        f"delete from {STAGING_SCHEMA}.{name} where chart_date between %s and %s and chart_id in %s",
+                        [start, end, tuple(chart_ids)],
+                    )
+                for name in TABLES:
+                    if any(key.startswith(f"{folder}/{name}/") for key in written):
+                        cur.execute(
+                            f"copy {STAGING_SCHEMA}.{name} from %s iam_role %s format as parquet",
+                            [self.store.uri(f"{folder}/{name}") + "/", self.iam_role],
+                        )
+            return inserted
+        finally:
+            self.store.delete(written)
+
+    def dbt_env(self) -> dict[str, str]:
+        return {
+            "SPOTIFY_CHARTS_WAREHOUSE": "redshift",
+            "SPOTIFY_CHARTS_REDSHIFT_HOST": self.host,
+            "SPOTIFY_CHARTS_REDSHIFT_PORT": str(self.port),
+            "SPOTIFY_CHARTS_REDSHIFT_USER": self.user,
+            "SPOTIFY_CHARTS_REDSHIFT_PASSWORD": self._password,
+            "SPOTIFY_CHARTS_REDSHIFT_DATABASE": self.database,
+        }
+
+
+def _parquet(table: pa.Table) -> bytes:
+    """The table as Parquet in the staging table's column order; timestamps as INT96 (UTC, no
+    zone), the form every Redshift COPY reads."""
+    columns = [
+        column.cast(pa.timestamp("us")) if pa.types.is_timestamp(column.type) else column for column in table.columns
+    ]
+    buffer = io.BytesIO()
+    pq.write_table(
+        pa.table(columns, names=table.column_names),
+        buffer,
+        compression="snappy",
+        use_deprecated_int96_timestamps=True,
+    )
+    return buffer.getvalue()

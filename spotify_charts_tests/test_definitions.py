@@ -12,6 +12,7 @@ from spotify_charts.definitions import defs
 from spotify_charts.resources import (
     LocalRawStoreResource,
     PostgresWarehouseResource,
+    RedshiftWarehouseResource,
     S3RawStoreResource,
     build_resources,
 )
@@ -170,7 +171,22 @@ def test_postgres_is_chosen_by_setting_and_its_password_is_an_env_var():
         "SPOTIFY_CHARTS_PG_HOST"
     )
     assert (warehouse.port, warehouse.user, warehouse.database) == (5432, "postgres", "spotify_charts")
-    with pytest.raises(ValueError, match="'redshift' is not supported .*staging loader is not built yet"):
-        build_resources({"SPOTIFY_CHARTS_WAREHOUSE": "redshift"})
-    with pytest.raises(ValueError, match="'oracle' is not supported; valid: duckdb, postgres"):
+    with pytest.raises(ValueError, match="'oracle' is not supported; valid: duckdb, postgres, redshift"):
         build_resources({"SPOTIFY_CHARTS_WAREHOUSE": "oracle"})
+
+
+def test_redshift_settings_are_env_vars_and_it_loads_through_the_bucket():
+    env = {
+        "SPOTIFY_CHARTS_WAREHOUSE": "redshift",
+        "SPOTIFY_CHARTS_REDSHIFT_HOST": "cluster",
+        "SPOTIFY_CHARTS_REDSHIFT_PASSWORD": "pw",
+        "SPOTIFY_CHARTS_REDSHIFT_IAM_ROLE": "arn:aws:iam::1:role/copy",
+        "SPOTIFY_CHARTS_S3_BUCKET": "charts",
+    }
+    warehouse = build_resources(env)["warehouse"]
+    assert isinstance(warehouse, RedshiftWarehouseResource) and warehouse.port == 5439
+    assert warehouse.password == dg.EnvVar("SPOTIFY_CHARTS_REDSHIFT_PASSWORD")
+    assert warehouse.iam_role == dg.EnvVar("SPOTIFY_CHARTS_REDSHIFT_IAM_ROLE")
+    assert warehouse.loads.bucket == dg.EnvVar("SPOTIFY_CHARTS_S3_BUCKET")
+    with pytest.raises(ValueError, match="redshift needs SPOTIFY_CHARTS_S3_BUCKET"):
+        build_resources({k: v for k, v in env.items() if k != "SPOTIFY_CHARTS_S3_BUCKET"})

@@ -63,6 +63,9 @@ def test_existing_and_read_many_answer_for_many_keys_in_order(s3_bucket):
     # 1,200 keys in two folders: each folder is listed (paginated past 1,000 objects), not probed key by key
     assert store.existing(keys) == set(keys[::3])
     assert store.read_many(keys[:6]) == [keys[0].encode(), None, None, keys[3].encode(), None, None]
+    # delete takes more keys than one DeleteObjects request (1,000), absent ones included
+    store.delete(keys)
+    assert list(objects(s3_bucket)) == ["p/raw/spotify-charts/c/other.json.gz"]
 
 
 def test_the_bucket_missing_or_the_credentials_missing_are_said_plainly(s3_bucket, monkeypatch):
