@@ -179,12 +179,15 @@ class PostgresWarehouse(Warehouse):
     Loads take a table lock that only other loads wait for (readers do not), so two runs replacing
     the same charts and dates one after the other can never both keep their rows."""
 
+    TARGET = "postgres"  # the dbt target, and the prefix of its settings (dbt/profiles.yml)
+    SETTINGS = "SPOTIFY_CHARTS_PG_"
+
     def __init__(self, host: str, port: int, user: str, password: str, database: str, sslmode: str = "prefer"):
         self.host, self.port, self.user, self.database, self.sslmode = host, int(port), user, database, sslmode
         self._password = password
 
     def __repr__(self) -> str:  # never the password
-        return f"PostgresWarehouse({self.user}@{self.host}:{self.port}/{self.database})"
+        return f"{type(self).__name__}({self.user}@{self.host}:{self.port}/{self.database})"
 
     def connect(self):
         import psycopg2
@@ -239,14 +242,9 @@ class PostgresWarehouse(Warehouse):
         cur.copy_expert(f"copy {STAGING_SCHEMA}.{name} ({columns}) from stdin with (format csv)", buffer)
 
     def dbt_env(self) -> dict[str, str]:
-        return {
-            "SPOTIFY_CHARTS_WAREHOUSE": "postgres",
-            "SPOTIFY_CHARTS_PG_HOST": self.host,
-            "SPOTIFY_CHARTS_PG_PORT": str(self.port),
-            "SPOTIFY_CHARTS_PG_USER": self.user,
-            "SPOTIFY_CHARTS_PG_PASSWORD": self._password,
-            "SPOTIFY_CHARTS_PG_DATABASE": self.database,
-        }
+        settings = {"HOST": self.host, "PORT": str(self.port), "USER": self.user, "DATABASE": self.database}
+        env = {f"{self.SETTINGS}{name}": value for name, value in settings.items()}
+        return {"SPOTIFY_CHARTS_WAREHOUSE": self.TARGET, **env, f"{self.SETTINGS}PASSWORD": self._password}
 
     def query(self, sql: str, params: list | None = None) -> list[dict]:
         if params:
@@ -276,6 +274,8 @@ class RedshiftWarehouse(PostgresWarehouse):
     charts and dates and COPYs those files with the cluster's IAM role; the files are removed
     afterwards, whether the load succeeded or not. Queries go over the PostgreSQL protocol (TLS)."""
 
+    TARGET = "redshift"
+    SETTINGS = "SPOTIFY_CHARTS_REDSHIFT_"
     LOADS = "staging-loads"
 
     def __init__(self, host: str, port: int, user: str, password: str, database: str, store: S3RawStore, iam_role: str):
@@ -283,9 +283,6 @@ class RedshiftWarehouse(PostgresWarehouse):
         if not iam_role.startswith("arn:"):
             raise ValueError(f"Redshift COPY needs the ARN of an IAM role the cluster may assume, got {iam_role!r}")
         self.store, self.iam_role = store, iam_role
-
-    def __repr__(self) -> str:
-        return f"RedshiftWarehouse({self.user}@{self.host}:{self.port}/{self.database})"
 
     def replace_charts(
         self, chart_ids: Sequence[str], start: dt.date, end: dt.date, batches: Iterable[ChartTables]
@@ -323,16 +320,6 @@ class RedshiftWarehouse(PostgresWarehouse):
             return inserted
         finally:
             self.store.delete(written)
-
-    def dbt_env(self) -> dict[str, str]:
-        return {
-            "SPOTIFY_CHARTS_WAREHOUSE": "redshift",
-            "SPOTIFY_CHARTS_REDSHIFT_HOST": self.host,
-            "SPOTIFY_CHARTS_REDSHIFT_PORT": str(self.port),
-            "SPOTIFY_CHARTS_REDSHIFT_USER": self.user,
-            "SPOTIFY_CHARTS_REDSHIFT_PASSWORD": self._password,
-            "SPOTIFY_CHARTS_REDSHIFT_DATABASE": self.database,
-        }
 
 
 def _parquet(table: pa.Table) -> bytes:

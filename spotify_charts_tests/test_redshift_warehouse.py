@@ -163,5 +163,12 @@ def test_redshift_needs_a_host_a_role_and_a_bucket_and_never_shows_the_password(
     with pytest.raises(ValueError, match="ARN of an IAM role"):
         RedshiftWarehouse("h", 5439, "u", "p", "d", S3RawStore(boto3.client("s3"), s3_bucket), "my-role")
     warehouse = RedshiftWarehouse("h", 5439, "u", "s3cret-pw", "d", S3RawStore(boto3.client("s3"), s3_bucket), ROLE)
-    assert "s3cret-pw" not in repr(warehouse) and warehouse.sslmode == "require"
-    assert warehouse.dbt_env()["SPOTIFY_CHARTS_WAREHOUSE"] == "redshift"
+    assert repr(warehouse) == "RedshiftWarehouse(u@h:5439/d)" and warehouse.sslmode == "require"
+    assert warehouse.dbt_env() == {  # what dbt/profiles.yml's redshift target reads
+        "SPOTIFY_CHARTS_WAREHOUSE": "redshift",
+        "SPOTIFY_CHARTS_REDSHIFT_HOST": "h",
+        "SPOTIFY_CHARTS_REDSHIFT_PORT": "5439",
+        "SPOTIFY_CHARTS_REDSHIFT_USER": "u",
+        "SPOTIFY_CHARTS_REDSHIFT_PASSWORD": "s3cret-pw",
+        "SPOTIFY_CHARTS_REDSHIFT_DATABASE": "d",
+    }
