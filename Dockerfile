@@ -15,7 +15,7 @@ COPY workspace.yaml dagster.yaml ./
 
 RUN pip install --no-cache-dir --no-deps -r requirements.lock \
     && pip install --no-cache-dir --no-deps . \
-    && dagster-dbt project prepare-and-package --file spotify_charts/dbt_project.py \
+    && dagster-dbt project prepare-and-package --file spotify_charts/defs/dbt_project.py \
     && mkdir -p "$DAGSTER_HOME" \
     && cp dagster.yaml "$DAGSTER_HOME/dagster.yaml" \
     && useradd --create-home --uid 10001 charts \

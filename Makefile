@@ -39,7 +39,7 @@ $(CHECKOV)/.installed: requirements-checkov.lock $(INSTALLED)
 	@touch $@
 
 $(MANIFEST): $(INSTALLED) $(shell find dbt/models dbt/macros dbt/tests -type f 2>/dev/null) dbt/dbt_project.yml dbt/profiles.yml
-	$(VENV)/bin/dagster-dbt project prepare-and-package --file spotify_charts/dbt_project.py
+	$(VENV)/bin/dagster-dbt project prepare-and-package --file spotify_charts/defs/dbt_project.py
 	@touch $@
 
 manifest: $(MANIFEST)
@@ -49,26 +49,26 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 	cp dagster.yaml $@
 
 demo: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
-	$(PY) -m spotify_charts.cli demo $(if $(START),--start $(START)) $(if $(END),--end $(END))
+	$(PY) -m spotify_charts.cli.demo demo $(if $(START),--start $(START)) $(if $(END),--end $(END))
 
 test: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 	$(PY) -m pytest -q
 	$(MAKE) --no-print-directory lint
 
 lint: $(INSTALLED) $(CHECKOV)/.installed
-	$(VENV)/bin/ruff check spotify_charts spotify_charts_tests
+	$(VENV)/bin/ruff check spotify_charts spotify_charts_tests benchmarks
 	$(VENV)/bin/sqlfluff lint dbt --disable-progress-bar
 	$(VENV)/bin/hadolint Dockerfile
 	$(CHECKOV)/bin/checkov --directory terraform --quiet --compact --skip-download
 
 bench: $(MANIFEST)
-	$(PY) -m spotify_charts_tests.bench
+	$(PY) -m benchmarks.bench
 
 dev: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 	exec $(VENV)/bin/dagster dev -w workspace.yaml
 
 token: $(INSTALLED)
-	$(PY) -m spotify_charts.token_cli
+	$(PY) -m spotify_charts.cli.token
 
 clean:
 	rm -rf $(VENV) $(CHECKOV) dbt/target dbt/logs $(DAGSTER_HOME)

@@ -2,13 +2,14 @@
 
 import dagster as dg
 
-from spotify_charts.assets.dashboard import dashboard_page
-from spotify_charts.assets.dbt import analytics_dbt_models, daily_dbt_models
-from spotify_charts.assets.raw import raw_chart_snapshots
-from spotify_charts.assets.staging import latest_chart_date_is_recent, staging_chart_tables
-from spotify_charts.resources import build_resources
-from spotify_charts.schedules import all_assets_job, daily_charts_schedule, ingest_job
-from spotify_charts.sensors import automation_conditions, csv_exports, log_run_failures, new_chart_dates
+from spotify_charts.defs.assets.dashboard import dashboard_page
+from spotify_charts.defs.assets.dbt import analytics_dbt_models, daily_dbt_models
+from spotify_charts.defs.assets.raw import raw_chart_snapshots
+from spotify_charts.defs.assets.staging import latest_chart_date_is_recent, staging_chart_tables
+from spotify_charts.defs.automation.jobs import all_assets_job, ingest_job
+from spotify_charts.defs.automation.schedules import daily_charts_schedule
+from spotify_charts.defs.automation.sensors import automation_conditions, csv_exports, log_run_failures, new_chart_dates
+from spotify_charts.defs.resources import build_resources
 
 defs = dg.Definitions(
     assets=[raw_chart_snapshots, staging_chart_tables, daily_dbt_models, analytics_dbt_models, dashboard_page],

@@ -10,10 +10,12 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from spotify_charts.payload import CHUNK_SIZE, ChartTables, Snapshot, encode_snapshot, parse_chunk, snapshot_source
+from spotify_charts.snapshots import Snapshot
+from spotify_charts.snapshots.arrow import CHUNK_SIZE, ChartTables, parse_chunk
+from spotify_charts.snapshots.files import encode_snapshot, snapshot_source
 from spotify_charts.sources import ChartSource, FetchedChart
-from spotify_charts.stores import RawStore, snapshot_key
-from spotify_charts.warehouse import Warehouse
+from spotify_charts.storage import FileStore, snapshot_key
+from spotify_charts.warehouses.base import Warehouse
 
 
 @dataclass
@@ -36,7 +38,7 @@ class LoadReport:
 
 def fetch_snapshots(
     source: ChartSource,
-    store: RawStore,
+    store: FileStore,
     aliases: Sequence[str],
     dates: Sequence[dt.date],
     refresh: bool = False,
@@ -76,7 +78,9 @@ def fetch_snapshots(
     return report
 
 
-def store_charts(store: RawStore, source_name: str, charts: Sequence[tuple[str, dt.date, FetchedChart]]) -> FetchReport:
+def store_charts(
+    store: FileStore, source_name: str, charts: Sequence[tuple[str, dt.date, FetchedChart]]
+) -> FetchReport:
     """Store charts already in hand (converted CSV exports), replacing any snapshot of the same chart and date."""
     report = FetchReport(charts=len(charts))
     for alias, day, chart in charts:
@@ -88,7 +92,7 @@ def store_charts(store: RawStore, source_name: str, charts: Sequence[tuple[str, 
     return report
 
 
-def read_snapshots(store: RawStore, charts: Sequence[tuple[str, dt.date]], default_source: str) -> list[Snapshot]:
+def read_snapshots(store: FileStore, charts: Sequence[tuple[str, dt.date]], default_source: str) -> list[Snapshot]:
     """The stored snapshots of these charts and dates, leaving out those with none."""
     keys = [snapshot_key(alias, day) for alias, day in charts]
     return [
@@ -99,7 +103,7 @@ def read_snapshots(store: RawStore, charts: Sequence[tuple[str, dt.date]], defau
 
 
 def load_staging(
-    store: RawStore,
+    store: FileStore,
     warehouse: Warehouse,
     aliases: Sequence[str],
     dates: Sequence[dt.date],

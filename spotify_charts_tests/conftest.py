@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import gzip
 import os
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-SHARED_FIXTURES = REPO.parent / "shared" / "fixtures"
+from spotify_charts_tests.support.helpers import SHARED_FIXTURES
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -24,8 +21,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
     from dagster_dbt import DbtCliResource
 
-    from spotify_charts.dbt_project import dbt_project
-    from spotify_charts.resources import dbt_executable
+    from spotify_charts.defs.dbt_project import dbt_project
+    from spotify_charts.defs.resources import dbt_executable
 
     if not dbt_project.manifest_path.exists():
         DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()).cli(["parse"]).wait()
@@ -34,10 +31,6 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 @pytest.fixture
 def real_payload_bytes() -> bytes:
     return (SHARED_FIXTURES / "real-weekly-global-2023-01-26-top12.json").read_bytes()
-
-
-def gz(data: bytes) -> bytes:
-    return gzip.compress(data, mtime=0)
 
 
 @pytest.fixture
@@ -54,32 +47,15 @@ def pipeline_env(tmp_path: Path) -> dict[str, str]:
 def pipeline_resources(pipeline_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict:
     for name, value in pipeline_env.items():
         monkeypatch.setenv(name, value)
-    from spotify_charts.resources import build_resources
+    from spotify_charts.defs.resources import build_resources
 
     return build_resources()
-
-
-DAY = dt.date(2025, 6, 10)
-
-
-def sample_warehouse(work: Path, aliases: list[str], dates: list[dt.date], name: str = "warehouse.duckdb"):
-    """A DuckDB warehouse under `work` whose staging holds these sample charts (raw files beside it)."""
-    from spotify_charts.ingest import fetch_snapshots, load_staging
-    from spotify_charts.sources import SampleSource
-    from spotify_charts.stores import LocalRawStore
-    from spotify_charts.warehouse import DuckDBWarehouse
-
-    store = LocalRawStore(work / "raw")
-    fetch_snapshots(SampleSource(), store, aliases, dates)
-    warehouse = DuckDBWarehouse(work / name)
-    load_staging(store, warehouse, aliases, dates, "sample")
-    return warehouse
 
 
 @pytest.fixture(scope="session")
 def s3_endpoint() -> str:
     """moto's S3 server for the session (spotify_charts_tests/s3.py)."""
-    from spotify_charts_tests.s3 import moto_s3
+    from spotify_charts_tests.support.s3 import moto_s3
 
     with moto_s3() as endpoint:
         yield endpoint
@@ -93,7 +69,7 @@ def s3_bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
 
     import boto3
 
-    from spotify_charts_tests.s3 import CREDENTIALS
+    from spotify_charts_tests.support.s3 import CREDENTIALS
 
     for name in [n for n in os.environ if n.startswith("AWS_")]:
         monkeypatch.delenv(name)
@@ -117,7 +93,7 @@ def postgres_server():
     import shutil
     import tempfile
 
-    from spotify_charts_tests.postgres import running_postgres
+    from spotify_charts_tests.support.postgres import running_postgres
 
     folder = Path(tempfile.mkdtemp(prefix="spotify-charts-postgres-"))
     try:

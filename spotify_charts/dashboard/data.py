@@ -1,0 +1,77 @@
+"""What the dashboard shows, read from the warehouse: every contract table, grouped by chart.
+
+Plain module (no Dagster import).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+CONTRACT_TABLES = (
+    "new_songs_by_month",
+    "song_longevity",
+    "chart_reentries",
+    "artist_days_at_number_one",
+    "longest_top10_runs",
+    "release_day_performance",
+    "song_lifecycle",
+    "top_songs",
+    "top_artists",
+)
+LONGEVITY_BUCKETS = ("1 week", "2-3 weeks", "4-6 weeks", "7-9 weeks", "10-15 weeks", "16+ weeks")
+MIN_DAYS = 2  # a chart with fewer loaded dates has nothing to compare yet
+TOP_N = 10
+LIFECYCLE_MIN_SONGS = 10
+
+Query = Callable[[str], list[dict]]
+
+
+@dataclass
+class ChartData:
+    chart_id: str
+    region_name: str
+    first_date: dt.date
+    last_date: dt.date
+    days_loaded: int
+    tables: dict[str, list[dict]] = field(default_factory=dict)
+
+    @property
+    def enough(self) -> bool:
+        return self.days_loaded >= MIN_DAYS
+
+
+@dataclass
+class DashboardData:
+    charts: list[ChartData]
+    sources: list[str]
+
+    @property
+    def is_sample(self) -> bool:
+        return "sample" in self.sources
+
+
+def load(query: Query, existing_tables: set[str]) -> DashboardData:
+    """Read every contract table, grouped by chart (global first). Missing tables read as empty."""
+    if not {"dim_charts", "fct_chart_entries", *CONTRACT_TABLES} <= existing_tables:
+        return DashboardData([], [])
+    charts = [
+        ChartData(
+            r["chart_id"], r["region_name"] or r["chart_id"], r["first_chart_date"], r["last_chart_date"],
+            r["days_loaded"],
+        )
+        for r in query(
+            "select chart_id, region_name, first_chart_date, last_chart_date, days_loaded from marts.dim_charts "
+            "order by case when chart_id = 'regional-global-daily' then 0 else 1 end, chart_id"
+        )
+    ]  # fmt: skip
+    by_id = {chart.chart_id: chart for chart in charts}
+    for table in CONTRACT_TABLES:
+        for chart in charts:
+            chart.tables[table] = []
+        for row in query(f"select * from marts.{table}"):
+            if row["chart_id"] in by_id:
+                by_id[row["chart_id"]].tables[table].append(row)
+    sources = [r["data_source"] for r in query("select distinct data_source from marts.fct_chart_entries order by 1")]
+    return DashboardData(charts, sources)

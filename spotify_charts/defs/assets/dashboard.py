@@ -1,0 +1,42 @@
+"""Dashboard layer: the HTML page that answers the three questions, rebuilt from the contract tables."""
+
+import datetime as dt
+
+import dagster as dg
+
+from spotify_charts.dashboard.data import CONTRACT_TABLES, load
+from spotify_charts.dashboard.page import PAGE_KEY, render, summary_markdown
+from spotify_charts.defs.partitions import WAREHOUSE_POOL
+from spotify_charts.defs.resources import FileStoreResource, WarehouseResource
+
+CONTRACT_TABLE_KEYS = [dg.AssetKey(["marts", name]) for name in CONTRACT_TABLES]
+
+
+@dg.asset(
+    name="dashboard",
+    deps=CONTRACT_TABLE_KEYS,
+    group_name="dashboard",
+    kinds={"html"},
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    automation_condition=dg.AutomationCondition.eager(),
+    pool=WAREHOUSE_POOL,
+)
+def dashboard_page(
+    context: dg.AssetExecutionContext, file_store: FileStoreResource, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    """One self-contained HTML page (no request to any other host) with every loaded chart's answers."""
+    source = warehouse.get_warehouse()
+    data = load(source.query, source.table_names("marts"))
+    page = render(data, dt.datetime.now(dt.UTC))
+    store = file_store.get_store()
+    store.write(PAGE_KEY, page.encode())
+    location = store.uri(PAGE_KEY)
+    context.log.info(f"dashboard written to {location}")
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(location),
+            "summary": dg.MetadataValue.md(summary_markdown(data)),
+            "charts": len(data.charts),
+            "bytes": len(page.encode()),
+        }
+    )

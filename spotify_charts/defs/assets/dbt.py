@@ -1,0 +1,89 @@
+"""dbt layer: the models in `dbt/`.
+
+Two sets: the date-partitioned models (staging views, incremental facts; tag `daily`) run with the
+partition range's dates, once per backfill; everything else (seeds, intermediate models,
+dimensions and the contract marts) is unpartitioned and rebuilds from all history downstream.
+"""
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+
+from spotify_charts.defs.dbt_project import dbt_project
+from spotify_charts.defs.partitions import WAREHOUSE_POOL, chart_date_partitions, partition_dates
+from spotify_charts.defs.resources import WarehouseResource
+
+# A run builds a subset of the models (one asset set, or what automation requested): only the
+# tests whose every parent is in it run, not a test that also reads a model built elsewhere.
+CAUTIOUS = ["--indirect-selection", "cautious"]
+DAILY_TAG = "daily"
+REGIONS_SEED = dg.AssetKey(["reference", "regions"])
+DAILY_SELECTION = f"tag:{DAILY_TAG}"
+
+
+class ChartsDbtTranslator(DagsterDbtTranslator):
+    def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition | None:
+        """New staging partitions flow on through dbt by themselves (the automation sensor runs it).
+
+        Partitioned models: eager for any date, not only the latest, so a catch-up range or a
+        backfill flows too. The rest stand on every date of the facts, most of which are never
+        loaded (history starts in 2017): they follow any update, missing dates or not."""
+        if dbt_resource_props["resource_type"] == "seed":  # reference data: once, and when the CSV changes
+            return (
+                dg.AutomationCondition.missing() | dg.AutomationCondition.code_version_changed()
+            ) & ~dg.AutomationCondition.in_progress()
+        if DAILY_TAG in dbt_resource_props.get("tags", []):
+            return dg.AutomationCondition.eager().without(dg.AutomationCondition.in_latest_time_window())
+        # (The regions seed is built once on its own; its first build must not start the marts
+        # before any chart is loaded.)
+        updated = dg.AutomationCondition.any_deps_updated().ignore(dg.AssetSelection.assets(REGIONS_SEED))
+        return (
+            updated.since_last_handled()
+            & ~dg.AutomationCondition.any_deps_in_progress()
+            & ~dg.AutomationCondition.in_progress()
+        ).with_label("eager, any loaded dates")
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        return "dbt_" + dbt_resource_props["fqn"][1] if len(dbt_resource_props["fqn"]) > 2 else "dbt"
+
+
+def dbt_date_vars(start: str, end: str) -> list[str]:
+    """dbt's `--vars` for a date range (inclusive ISO dates)."""
+    return ["--vars", json.dumps({"min_date": start, "max_date": end})]
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    select=DAILY_SELECTION,
+    partitions_def=chart_date_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    dagster_dbt_translator=ChartsDbtTranslator(),
+    project=dbt_project,
+    pool=WAREHOUSE_POOL,
+)
+def daily_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    """The staging views and the incremental fact table, built for the run's chart dates."""
+    dates = partition_dates(context)
+    args = ["build", *CAUTIOUS, *dbt_date_vars(dates[0].isoformat(), dates[-1].isoformat())]
+    with warehouse.dbt_environment():
+        invocation = dbt.cli(args, context=context)
+    yield from invocation.stream()
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    exclude=DAILY_SELECTION,
+    # Not partitioned; the policy lets one CLI run take a partition range and these assets together.
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    dagster_dbt_translator=ChartsDbtTranslator(),
+    project=dbt_project,
+    pool=WAREHOUSE_POOL,
+)
+def analytics_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    """Dimensions and the contract marts that answer the dashboard's questions, from all loaded history."""
+    with warehouse.dbt_environment():
+        invocation = dbt.cli(["build", *CAUTIOUS], context=context)
+    yield from invocation.stream()

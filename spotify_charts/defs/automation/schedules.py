@@ -1,0 +1,29 @@
+"""The daily safety-net schedule for yesterday's charts (ships stopped; turn it on in the UI).
+
+The schedule's time is read when the code location loads: SPOTIFY_CHARTS_SCHEDULE_CRON (cron,
+UTC, default 23:00, after Spotify has published the day's charts).
+"""
+
+import datetime as dt
+import os
+
+import dagster as dg
+
+from spotify_charts.defs.automation.jobs import ingest_job
+from spotify_charts.defs.automation.run_requests import chart_dates_request, loaded_or_in_flight
+
+DEFAULT_SCHEDULE_CRON = "0 23 * * *"
+
+
+@dg.schedule(
+    cron_schedule=os.environ.get("SPOTIFY_CHARTS_SCHEDULE_CRON") or DEFAULT_SCHEDULE_CRON,
+    job=ingest_job,
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+    description="Safety net: yesterday's charts, unless the sensor has loaded them or is loading them.",
+)
+def daily_charts_schedule(context: dg.ScheduleEvaluationContext):
+    yesterday = context.scheduled_execution_time.astimezone(dt.UTC).date() - dt.timedelta(days=1)
+    if yesterday in loaded_or_in_flight(context.instance):
+        return dg.SkipReason(f"{yesterday} is already loaded or being loaded")
+    return chart_dates_request(yesterday, yesterday)

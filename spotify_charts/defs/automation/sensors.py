@@ -1,0 +1,141 @@
+"""Sensors: new chart dates (keeps the charts current; ships stopped), chart CSV downloads
+(imports what lands in SPOTIFY_CHARTS_CSV_DIR; running), the automation sensor (dbt models and
+dashboard follow new data; running), and run failures (log line and optional webhook; running)."""
+
+import datetime as dt
+import json
+import os
+import time
+from pathlib import Path
+
+import dagster as dg
+
+from spotify_charts.defs.automation.alerts import failure_message, post_alert
+from spotify_charts.defs.automation.catchup import missing_dates, ranges, window_start
+from spotify_charts.defs.automation.jobs import ingest_job
+from spotify_charts.defs.automation.run_requests import chart_dates_request, loaded_or_in_flight
+from spotify_charts.defs.resources import ChartSourceResource
+from spotify_charts.sources.csv_folder import ReadyExport, run_key, scan_folder
+
+ALERT_WEBHOOK_ENV = "SPOTIFY_CHARTS_ALERT_WEBHOOK"
+START_DATE_ENV = "SPOTIFY_CHARTS_START_DATE"
+
+
+@dg.sensor(
+    job=ingest_job,
+    minimum_interval_seconds=300,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Asks the source for the latest published date of every chart and requests what is missing.",
+)
+def new_chart_dates(context: dg.SensorEvaluationContext, chart_source: ChartSourceResource):
+    source = chart_source.get_source()
+    latest_by_chart = {alias: source.latest_date(alias) for alias in chart_source.aliases()}
+    unpublished = sorted(alias for alias, latest in latest_by_chart.items() if latest is None)
+    if unpublished:
+        return dg.SkipReason(f"no published chart yet for {', '.join(unpublished)}")
+    latest = min(latest_by_chart.values())  # a date is complete when every chart has it
+    start = window_start(latest, os.environ.get(START_DATE_ENV))
+    missing = missing_dates(start, latest, loaded_or_in_flight(context.instance))
+    context.update_cursor(json.dumps({"requested_through": latest.isoformat()}))
+    if not missing:
+        return dg.SkipReason(f"charts are current through {latest}")
+    return [chart_dates_request(first, last) for first, last in ranges(missing)]
+
+
+# A CSV changed this recently may still be being written (a browser download, a copy): next tick.
+CSV_SETTLE_SECONDS = 5.0
+
+
+@dg.sensor(
+    job=ingest_job,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Imports chart CSVs downloaded into SPOTIFY_CHARTS_CSV_DIR: one run per range of their dates.",
+)
+def csv_exports(context: dg.SensorEvaluationContext, chart_source: ChartSourceResource):
+    if not chart_source.csv_dir:
+        return dg.SkipReason("SPOTIFY_CHARTS_CSV_DIR is not set")
+    folder = Path(chart_source.csv_dir)
+    if not folder.is_dir():
+        return dg.SkipReason(f"SPOTIFY_CHARTS_CSV_DIR {folder} is not a folder")
+    scan = scan_folder(folder, context.cursor, time.time_ns(), int(CSV_SETTLE_SECONDS * 1e9))
+    for error in scan.malformed:
+        context.log.error(f"not imported: {error}")
+    configured = set(chart_source.aliases())
+    for export in scan.ready:
+        if export.alias not in configured:
+            context.log.warning(
+                f"{export.name}: stored as a raw snapshot, but its region is not in SPOTIFY_CHARTS_REGIONS, "
+                "so staging does not load it; add the region and materialise these dates again"
+            )
+    context.update_cursor(scan.cursor)
+    requests = [csv_exports_request(group) for group in scan.date_ranges()]
+    if requests:
+        return requests
+    if scan.malformed:
+        return dg.SkipReason(f"{len(scan.malformed)} file(s) not imported; first: {scan.malformed[0]}")
+    waiting = f" ({scan.unsettled} still being written)" if scan.unsettled else ""
+    return dg.SkipReason(f"no new or changed chart CSV in {folder}{waiting}")
+
+
+def csv_exports_request(exports: list[ReadyExport]) -> dg.RunRequest:
+    """One ingest run for CSVs of consecutive dates: exactly those dates, importing exactly those files."""
+    dates = chart_dates_request(exports[0].chart_date, exports[-1].chart_date)
+    return dg.RunRequest(
+        run_key=run_key(exports),
+        tags=dates.tags,
+        run_config={"ops": {"raw_chart_snapshots": {"config": {"csv_files": [e.name for e in exports]}}}},
+    )
+
+
+def requested_through(cursor: str | None) -> dt.date | None:
+    """The latest chart date the sensor has requested, from its cursor."""
+    return dt.date.fromisoformat(json.loads(cursor)["requested_through"]) if cursor else None
+
+
+@dg.run_failure_sensor(default_status=dg.DefaultSensorStatus.RUNNING)
+def log_run_failures(context: dg.RunFailureSensorContext) -> None:
+    """Logs each failed run with its assets, partition and error; posts it to the alert webhook."""
+    run = context.dagster_run
+    partition = run.tags.get("dagster/partition") or "..".join(
+        filter(
+            None,
+            [run.tags.get("dagster/asset_partition_range_start"), run.tags.get("dagster/asset_partition_range_end")],
+        )
+    )
+    step_failures = context.instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
+    errors = [
+        f"{entry.step_key}: {_root_cause(entry.dagster_event.event_specific_data.error)}"
+        for entry in step_failures
+        if entry.dagster_event and entry.dagster_event.event_specific_data.error
+    ]
+    assets = sorted(key.to_user_string() for key in (run.asset_selection or []))
+    if not assets:  # a whole-job run: name the steps that failed
+        assets = sorted({entry.step_key for entry in step_failures if entry.step_key})
+    error = "; ".join(errors) or context.failure_event.message or "unknown error"
+    message = failure_message(run.run_id, run.job_name, assets, partition or None, error)
+    context.log.error(message["text"])
+    webhook = os.environ.get(ALERT_WEBHOOK_ENV)  # read per failure, never logged: it may hold a token
+    if webhook:
+        problem = post_alert(webhook, message)
+        if problem:
+            context.log.warning(f"{problem}; the failure is in the log line above")
+
+
+def _root_cause(error) -> str:
+    """The innermost error's message (Dagster wraps the asset's own exception)."""
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip()
+
+
+# Dagster's own default automation sensor ships stopped; this one runs. It evaluates the
+# conditions of the dbt models and the dashboard (eager: they follow new staging partitions and
+# each other) and of the hourly freshness check.
+automation_conditions = dg.AutomationConditionSensorDefinition(
+    "automation_conditions",
+    target=dg.AssetSelection.all(),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=60,
+    description="Materialises dbt models and the dashboard when what they stand on changes; runs hourly checks.",
+)

@@ -1,0 +1,99 @@
+"""The DuckDB warehouse: the default, one file under the data folder. Plain module (no Dagster import)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import duckdb
+
+from spotify_charts.snapshots.arrow import ChartTables, concat_tables
+from spotify_charts.warehouses.base import (
+    DUCKDB_ROW_GROUP_ROWS,
+    DUCKDB_TYPES,
+    STAGING_SCHEMA,
+    TABLES,
+    Warehouse,
+    check_rows_in_scope,
+    committed,
+    create_table_sql,
+)
+
+
+class DuckDBWarehouse(Warehouse):
+    """Staging tables in one DuckDB file, loaded from Arrow tables in a single transaction."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path).resolve()
+
+    def connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        return duckdb.connect(str(self.path), read_only=read_only)
+
+    def ensure_tables(self, con: duckdb.DuckDBPyConnection) -> None:
+        con.execute(f"create schema if not exists {STAGING_SCHEMA}")
+        for name, schema in TABLES.items():
+            con.execute(create_table_sql(name, schema, DUCKDB_TYPES))
+
+    def replace_charts(
+        self, chart_ids: Sequence[str], start: dt.date, end: dt.date, batches: Iterable[ChartTables]
+    ) -> int:
+        con = self.connect()
+        inserted = 0
+        with committed(con):
+            self.ensure_tables(con)
+            # One DuckDB thread: the load's two parser threads already keep both cores busy.
+            con.execute("set threads to 1")
+            con.begin()
+            for name in TABLES:
+                con.execute(
+                    f"delete from {STAGING_SCHEMA}.{name} where chart_date between ? and ? and chart_id in ?",
+                    [start, end, list(chart_ids)],
+                )
+            # Batches arrive while later ones are still being parsed, so inserting overlaps parsing.
+            # They are gathered to a full DuckDB row group before each insert: smaller inserts go
+            # through the write-ahead log and are compressed again at checkpoint.
+            pending: list[ChartTables] = []
+            pending_rows = 0
+            for tables in batches:
+                check_rows_in_scope(chart_ids, start, end, tables)
+                pending.append(tables)
+                pending_rows += tables.entries.num_rows
+                if pending_rows >= DUCKDB_ROW_GROUP_ROWS:
+                    inserted += self._insert(con, concat_tables(pending))
+                    pending, pending_rows = [], 0
+            if pending:
+                inserted += self._insert(con, concat_tables(pending))
+        return inserted
+
+    @staticmethod
+    def _insert(con: duckdb.DuckDBPyConnection, tables: ChartTables) -> int:
+        for name, table in (("chart_entries", tables.entries), ("chart_entry_artists", tables.artists)):
+            con.register("incoming", table)
+            con.execute(f"insert into {STAGING_SCHEMA}.{name} by name select * from incoming")
+            con.unregister("incoming")
+        return tables.entries.num_rows
+
+    def dbt_env(self) -> dict[str, str]:
+        # dbt-duckdb creates the file but not its folder (a fresh install's first run may be dbt's)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        return {"SPOTIFY_CHARTS_WAREHOUSE": "duckdb", "SPOTIFY_CHARTS_DUCKDB_PATH": str(self.path)}
+
+    def query(self, sql: str, params: list | None = None) -> list[dict]:
+        if not self.path.exists():
+            return []
+        with self.connect(read_only=True) as con:
+            cursor = con.execute(sql, params or [])
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+    def table_names(self, schema: str) -> set[str]:
+        rows = self.query(
+            "select table_name from information_schema.tables where table_schema = "
+            + "'"
+            + schema.replace("'", "''")
+            + "'"
+        )
+        return {r["table_name"] for r in rows}

@@ -1,0 +1,114 @@
+"""The PostgreSQL warehouse: staging loaded with COPY in one transaction. Plain module (no Dagster import)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Iterable, Sequence
+
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+
+from spotify_charts.snapshots.arrow import ChartTables
+from spotify_charts.warehouses.base import (
+    POSTGRES_TYPES,
+    STAGING_SCHEMA,
+    TABLES,
+    Warehouse,
+    check_rows_in_scope,
+    committed,
+    create_table_sql,
+)
+
+
+class PostgresWarehouse(Warehouse):
+    """Staging tables in PostgreSQL, loaded with COPY inside one transaction.
+
+    Loads take a table lock that only other loads wait for (readers do not), so two runs replacing
+    the same charts and dates one after the other can never both keep their rows."""
+
+    TARGET = "postgres"  # the dbt target, and the prefix of its settings (dbt/profiles.yml)
+    SETTINGS = "SPOTIFY_CHARTS_PG_"
+
+    def __init__(self, host: str, port: int, user: str, password: str, database: str, sslmode: str = "prefer"):
+        self.host, self.port, self.user, self.database, self.sslmode = host, int(port), user, database, sslmode
+        self._password = password
+
+    def __repr__(self) -> str:  # never the password
+        return f"{type(self).__name__}({self.user}@{self.host}:{self.port}/{self.database})"
+
+    def connect(self):
+        import psycopg2
+
+        try:
+            return psycopg2.connect(
+                host=self.host,
+                port=self.port,
+                user=self.user,
+                password=self._password,
+                dbname=self.database,
+                sslmode=self.sslmode,
+                connect_timeout=15,
+                application_name="spotify-charts",
+            )
+        except psycopg2.OperationalError as exc:
+            # libpq's message names host, port and the reason; it never contains the password.
+            raise ConnectionError(f"cannot connect to PostgreSQL {self!r}: {str(exc).strip()}") from None
+
+    def replace_charts(
+        self, chart_ids: Sequence[str], start: dt.date, end: dt.date, batches: Iterable[ChartTables]
+    ) -> int:
+        con = self.connect()
+        inserted = 0
+        with committed(con), con.cursor() as cur:
+            cur.execute(f"create schema if not exists {STAGING_SCHEMA}")
+            for name, schema in TABLES.items():
+                cur.execute(create_table_sql(name, schema, POSTGRES_TYPES))
+            tables = ", ".join(f"{STAGING_SCHEMA}.{name}" for name in TABLES)
+            cur.execute(f"lock table {tables} in share row exclusive mode")
+            for name in TABLES:
+                cur.execute(
+                    f"delete from {STAGING_SCHEMA}.{name} where chart_date between %s and %s and chart_id in %s",
+                    [start, end, tuple(chart_ids)],
+                )
+            for batch in batches:
+                check_rows_in_scope(chart_ids, start, end, batch)
+                self._copy(cur, "chart_entries", batch.entries)
+                self._copy(cur, "chart_entry_artists", batch.artists)
+                inserted += batch.entries.num_rows
+        return inserted
+
+    @staticmethod
+    def _copy(cur, name: str, table: pa.Table) -> None:
+        if table.num_rows == 0:
+            return
+        # Every value quoted, nulls left empty: COPY reads "" as an empty string and nothing as NULL.
+        buffer = io.BytesIO()
+        pa_csv.write_csv(table, buffer, pa_csv.WriteOptions(include_header=False, quoting_style="all_valid"))
+        buffer.seek(0)
+        columns = ", ".join(table.column_names)
+        cur.copy_expert(f"copy {STAGING_SCHEMA}.{name} ({columns}) from stdin with (format csv)", buffer)
+
+    def dbt_env(self) -> dict[str, str]:
+        settings = {"HOST": self.host, "PORT": str(self.port), "USER": self.user, "DATABASE": self.database}
+        env = {f"{self.SETTINGS}{name}": value for name, value in settings.items()}
+        return {"SPOTIFY_CHARTS_WAREHOUSE": self.TARGET, **env, f"{self.SETTINGS}PASSWORD": self._password}
+
+    def query(self, sql: str, params: list | None = None) -> list[dict]:
+        if params:
+            # psycopg2's placeholders; a list parameter becomes a tuple, which it renders for `in`.
+            sql = sql.replace("%", "%%").replace("?", "%s")
+            params = [tuple(p) if isinstance(p, list) else p for p in params]
+        con = self.connect()
+        try:
+            with con.cursor() as cur:
+                cur.execute(sql, params or None)
+                names = [d[0] for d in cur.description]
+                return [dict(zip(names, row)) for row in cur.fetchall()]
+        finally:
+            con.rollback()
+            con.close()
+
+    def table_names(self, schema: str) -> set[str]:
+        rows = self.query("select table_name from information_schema.tables where table_schema = ?", [schema])
+        return {r["table_name"] for r in rows}

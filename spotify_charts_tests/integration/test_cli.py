@@ -1,0 +1,71 @@
+import datetime as dt
+import subprocess
+import sys
+
+import duckdb
+import pytest
+
+from spotify_charts.cli import demo as cli
+from spotify_charts.cli.demo import DateRangeError, demo_window
+from spotify_charts.dashboard.data import CONTRACT_TABLES
+from spotify_charts.dashboard.page import PAGE_KEY
+
+TODAY = dt.date(2026, 11, 24)
+
+
+def test_default_window_is_the_365_days_ending_yesterday():
+    assert demo_window(None, None, TODAY) == (dt.date(2025, 11, 24), dt.date(2026, 11, 23))
+    assert demo_window("2024-01-01", "2024-12-31", TODAY) == (dt.date(2024, 1, 1), dt.date(2024, 12, 31))
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "message"),
+    [
+        ("2016-12-31", "2017-01-05", "before the first Spotify daily charts"),
+        ("2026-11-01", "2026-11-24", "in the future"),
+        ("2024-13-01", None, "is not a date"),
+        ("2024-02-01", "2024-01-01", "is after END"),
+    ],
+)
+def test_bad_windows_say_what_is_wrong(start, end, message):
+    with pytest.raises(DateRangeError, match=message):
+        demo_window(start, end, TODAY)
+
+
+def test_demo_refuses_bad_input_before_writing(tmp_path):
+    env = {"SPOTIFY_CHARTS_DATA_DIR": str(tmp_path / "data"), "SPOTIFY_CHARTS_REGIONS": "us,zz", "PATH": "/usr/bin"}
+    result = subprocess.run(
+        [sys.executable, "-m", "spotify_charts.cli.demo", "demo", "--start", "2024-01-01", "--end", "2024-01-02"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 2 and "'zz'" in result.stderr
+    assert not (tmp_path / "data").exists()
+
+
+def test_the_report_says_where_the_run_wrote_locally_or_in_s3(tmp_path, monkeypatch, s3_bucket):
+    db = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("create schema staging; create schema marts")
+        for table in ("staging.chart_entries", "staging.chart_entry_artists", "marts.fct_chart_entries"):
+            con.execute(f"create table {table} as select date '2025-06-01' as chart_date")
+        for name in CONTRACT_TABLES:
+            con.execute(f"create table marts.{name} as select 'regional-ee-daily' as chart_id")
+
+    monkeypatch.setenv("SPOTIFY_CHARTS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SPOTIFY_CHARTS_DUCKDB_PATH", str(db))
+    local = cli._report(*cli._targets())
+    assert f"Raw snapshots: {tmp_path / 'data' / 'raw' / 'spotify-charts'}" in local
+    assert "staging.chart_entries" in local and "1 rows  2025-06-01 .. 2025-06-01" in local
+    assert f"Warehouse:     {db}" in local and "marts.top_songs" in local
+    assert "Dashboard:" not in local  # no page written yet
+
+    monkeypatch.setenv("SPOTIFY_CHARTS_S3_BUCKET", s3_bucket)
+    monkeypatch.setenv("SPOTIFY_CHARTS_S3_PREFIX", "prod")
+    store, warehouse = cli._targets()
+    store.write(PAGE_KEY, b"<html></html>")
+    in_s3 = cli._report(store, warehouse)
+    assert f"Raw snapshots: s3://{s3_bucket}/prod/raw/spotify-charts" in in_s3
+    assert f"Dashboard:     s3://{s3_bucket}/prod/dashboard/index.html" in in_s3

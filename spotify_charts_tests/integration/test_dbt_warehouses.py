@@ -1,0 +1,146 @@
+"""The same dbt project on every warehouse: built and tested on DuckDB and on a real PostgreSQL
+server, with identical contract tables; compiled for Redshift, and the SQL parses as Redshift's."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import psycopg2
+import pytest
+import sqlglot
+from sqlglot.errors import ErrorLevel
+
+from spotify_charts.dashboard.data import CONTRACT_TABLES
+from spotify_charts.snapshots.arrow import ChartTables
+from spotify_charts_tests.support.helpers import dbt, sample_warehouse
+from spotify_charts_tests.support.postgres import PostgresServer, running_postgres
+
+REPO = Path(__file__).resolve().parents[2]
+DBT = Path(sys.executable).with_name("dbt")
+ALIASES = ["regional-global-daily", "regional-ee-daily"]
+# Two months and a half: a first month (left out of new_songs_by_month) and two more.
+DATES = [dt.date(2025, 1, 20) + dt.timedelta(days=i) for i in range(60)]
+
+
+@pytest.fixture(scope="module")
+def staging_duckdb(tmp_path_factory) -> Path:
+    """A DuckDB warehouse whose staging holds 2 charts x 60 days of sample charts."""
+    return sample_warehouse(tmp_path_factory.mktemp("duckdb"), ALIASES, DATES).path
+
+
+@pytest.fixture(scope="module")
+def postgres(tmp_path_factory) -> PostgresServer:
+    with running_postgres(tmp_path_factory.mktemp("postgres")) as server:
+        yield server
+
+
+def connect(server: PostgresServer):
+    return psycopg2.connect(
+        host=server.host, port=server.port, user=server.user, password=server.password, dbname=server.database
+    )
+
+
+def copy_staging_to_postgres(duckdb_path: Path, server: PostgresServer) -> None:
+    """Postgres staging gets exactly DuckDB's staging rows, through the product's Postgres loader."""
+    import duckdb
+
+    with duckdb.connect(str(duckdb_path), read_only=True) as source:
+        tables = ChartTables(
+            source.sql("select * from staging.chart_entries").to_arrow_table(),
+            source.sql("select * from staging.chart_entry_artists").to_arrow_table(),
+        )
+    server.warehouse().replace_charts(ALIASES, DATES[0], DATES[-1], [tables])
+
+
+def normalise(value):
+    if isinstance(value, float | Decimal):
+        return round(float(value), 4)
+    return value
+
+
+def contract_rows(fetch) -> dict[str, list[tuple]]:
+    return {
+        name: sorted(tuple(normalise(v) for v in row) for row in fetch(f"select * from marts.{name}"))
+        for name in CONTRACT_TABLES
+    }
+
+
+def test_duckdb_and_postgres_build_the_same_contract_tables(staging_duckdb, postgres, tmp_path):
+    import duckdb
+
+    built = dbt(["build"], {"SPOTIFY_CHARTS_DUCKDB_PATH": str(staging_duckdb)}, tmp_path / "duckdb")
+    assert built.returncode == 0, built.stdout[-3000:]
+    assert "ERROR=0" in built.stdout and "unit tests" in built.stdout
+    with duckdb.connect(str(staging_duckdb), read_only=True) as con:
+        on_duckdb = contract_rows(lambda sql: con.execute(sql).fetchall())
+
+    copy_staging_to_postgres(staging_duckdb, postgres)
+    built = dbt(["build"], postgres.dbt_env(), tmp_path / "postgres")
+    assert built.returncode == 0, built.stdout[-3000:]
+    assert "target='postgres'" in built.stdout and "ERROR=0" in built.stdout
+    with connect(postgres) as con, con.cursor() as cur:
+
+        def fetch(sql):
+            cur.execute(sql)
+            return cur.fetchall()
+
+        on_postgres = contract_rows(fetch)
+        # the contract holds on Postgres too: the columns have the declared types
+        cur.execute(
+            "select data_type from information_schema.columns "
+            "where table_schema = 'marts' and table_name = 'song_longevity' order by ordinal_position"
+        )
+        assert [r[0] for r in cur.fetchall()] == ["character varying", "character varying", "integer", "numeric"]
+
+    for name in CONTRACT_TABLES:
+        assert on_duckdb[name], f"{name} is empty"
+        assert on_postgres[name] == on_duckdb[name], name
+    assert {row[0] for row in on_duckdb["song_longevity"]} == set(ALIASES)
+    assert len(on_duckdb["new_songs_by_month"]) == 2 * 2  # February and March, for both charts
+
+
+def test_a_failing_data_test_fails_the_build_on_postgres(postgres, tmp_path):
+    """The data tests run and can fail: a duplicated staging row breaks the fact's key test."""
+    with connect(postgres) as con, con.cursor() as cur:
+        cur.execute("create schema if not exists staging")
+        cur.execute("create table if not exists staging.chart_entries as select * from staging.chart_entries limit 0")
+        cur.execute("select count(*) from staging.chart_entries")
+        if not cur.fetchone()[0]:
+            pytest.fail("runs after the parity test, which fills Postgres staging")
+        cur.execute("insert into staging.chart_entries select * from staging.chart_entries limit 1")
+    try:
+        built = dbt(["build", "--select", "+fct_chart_entries"], postgres.dbt_env(), tmp_path)
+        assert built.returncode != 0
+        assert "unique_combination_fct_chart_entries_chart_id__chart_date__rank" in built.stdout
+        assert "FAIL 1" in built.stdout
+    finally:
+        with connect(postgres) as con, con.cursor() as cur:
+            cur.execute(
+                "delete from staging.chart_entries a using staging.chart_entries b "
+                "where a.ctid > b.ctid and a.chart_id = b.chart_id and a.chart_date = b.chart_date and a.rank = b.rank"
+            )
+
+
+def test_redshift_sql_compiles_and_parses_as_redshift(tmp_path):
+    """No Redshift cluster here: compile every model for the redshift target (no connection) and
+    parse the SQL with sqlglot's redshift dialect. The warehouse-specific macros must have chosen
+    Redshift's forms."""
+    compiled = dbt(
+        ["compile", "--no-introspect", "--no-populate-cache"],
+        {"SPOTIFY_CHARTS_WAREHOUSE": "redshift"},
+        tmp_path,
+    )
+    assert compiled.returncode == 0, compiled.stdout[-3000:]
+    files = list((tmp_path / "target" / "compiled").rglob("*.sql"))
+    models = {p.stem: p.read_text() for p in files if p.parent.suffix != ".yml"}  # data tests sit in *.yml/
+    assert len(models) == 23 and len(files) > 150
+    for path in files:  # models and data tests alike
+        statements = sqlglot.parse(path.read_text(), read="redshift", error_level=ErrorLevel.RAISE)
+        assert statements and all(s is not None for s in statements), path.name
+    assert "median(" in models["release_day_performance"] and "percentile_cont" not in models["song_lifecycle"]
+    assert "extract(dow from" in models["release_day_performance"] and "isodow" not in models["release_day_performance"]
+    assert "listagg(" in models["dim_tracks"] and "within group (order by credit_key)" in models["dim_tracks"]
+    assert "datediff(" in models["int_chart_song_days"]

@@ -1,0 +1,93 @@
+"""End to end through Dagster: sample source -> raw snapshots -> staging -> dbt, on temporary files."""
+
+import gzip
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from spotify_charts.definitions import defs
+from spotify_charts_tests.support.helpers import ENTRIES, RANGE, all_assets, materialize, table_rows
+
+TOP_SONGS = "select * from marts.top_songs order by all"
+FACT = "select * exclude (loaded_at, is_new_on_chart) from marts.fct_chart_entries order by all"
+
+
+def test_range_twice_gives_identical_rows(pipeline_resources, pipeline_env):
+    db = pipeline_env["SPOTIFY_CHARTS_DUCKDB_PATH"]
+    first = materialize(pipeline_resources, tags=RANGE, selection=dg.AssetSelection.all())
+    assert first.success
+    raw = first.asset_materializations_for_node("raw_chart_snapshots")[0].metadata
+    assert raw["charts"].value == 6 and raw["charts_fetched"].value == 6 and raw["entries"].value == 3 * 250
+    assert raw["bytes"].value > 0
+    entries, fact = table_rows(db, ENTRIES), table_rows(db, FACT)
+    assert len(entries) == 750 and fact == entries  # the fact mirrors staging for these dates
+    assert table_rows(
+        db, "select count(*) from marts.fct_chart_entries where is_new_on_chart <> (previous_rank is null)"
+    ) == [(0,)]
+    files = sorted(
+        p.relative_to(pipeline_env["SPOTIFY_CHARTS_DATA_DIR"]).as_posix()
+        for p in Path(pipeline_env["SPOTIFY_CHARTS_DATA_DIR"], "raw").rglob("*.json.gz")
+    )
+    assert files[0] == "raw/spotify-charts/regional-ee-daily/2025-06-01.json.gz" and len(files) == 6
+
+    # the contract tables are built in the same run, from the fact
+    assert table_rows(db, "select count(*), count(distinct chart_id) from marts.top_songs")[0][1] == 2
+    assert table_rows(db, "select count(*) from marts.song_longevity") == [(12,)]  # 6 buckets x 2 charts
+    assert table_rows(db, "select sum(days_at_number_one) from marts.artist_days_at_number_one")[0][0] >= 6
+    top_songs = table_rows(db, TOP_SONGS)
+
+    second = materialize(pipeline_resources, tags=RANGE, selection=dg.AssetSelection.all())
+    assert second.success
+    again = second.asset_materializations_for_node("raw_chart_snapshots")[0].metadata
+    assert again["charts_fetched"].value == 0 and again["charts_reused"].value == 6
+    assert table_rows(db, ENTRIES) == entries
+    assert table_rows(db, FACT) == fact
+    assert table_rows(db, TOP_SONGS) == top_songs
+
+    # one more day next to it: the earlier dates are untouched
+    assert materialize(pipeline_resources, partition_key="2025-06-04").success
+    assert table_rows(db, "select count(*), count(distinct chart_date) from marts.fct_chart_entries") == [(1000, 4)]
+    checks = [e for e in second.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+    assert checks and all(e.event_specific_data.passed for e in checks)
+
+
+def test_corrupt_snapshot_fails_staging_and_keeps_rows(pipeline_resources, pipeline_env):
+    db = pipeline_env["SPOTIFY_CHARTS_DUCKDB_PATH"]
+    assert materialize(pipeline_resources, tags=RANGE).success
+    before = table_rows(db, ENTRIES)
+    bad = Path(pipeline_env["SPOTIFY_CHARTS_DATA_DIR"], "raw/spotify-charts/regional-global-daily/2025-06-02.json.gz")
+    bad.write_bytes(gzip.compress(b'{"entries": "oops"}'))
+    result = materialize(pipeline_resources, tags=RANGE, raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert failure.step_key == "staging_chart_tables"
+    assert str(bad) in failure.event_specific_data.error.to_string()
+    assert table_rows(db, ENTRIES) == before
+
+
+def test_unknown_region_fails_before_anything_is_written(pipeline_env, monkeypatch):
+    monkeypatch.setenv("SPOTIFY_CHARTS_REGIONS", "global,xx")
+    for name in ("SPOTIFY_CHARTS_DATA_DIR", "SPOTIFY_CHARTS_DUCKDB_PATH"):
+        monkeypatch.setenv(name, pipeline_env[name])
+    from spotify_charts.defs.resources import build_resources
+
+    result = dg.materialize(all_assets(), resources=build_resources(), partition_key="2025-06-01", raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "'xx'" in failure.event_specific_data.error.to_string()
+    assert not Path(pipeline_env["SPOTIFY_CHARTS_DATA_DIR"]).exists()
+
+
+def test_refresh_config_fetches_again(pipeline_resources):
+    config = dg.RunConfig(ops={"raw_chart_snapshots": {"config": {"refresh": True}}})
+    raw = next(a for a in defs.assets if getattr(a, "key", None) == dg.AssetKey("raw_chart_snapshots"))
+    for _ in range(2):
+        result = dg.materialize([raw], resources=pipeline_resources, partition_key="2025-06-01", run_config=config)
+        assert result.asset_materializations_for_node("raw_chart_snapshots")[0].metadata["charts_fetched"].value == 2
+
+
+@pytest.mark.parametrize("date", ["2016-12-31"])
+def test_dates_outside_the_partitions_are_refused(pipeline_resources, date):
+    with pytest.raises(Exception, match=f"Could not find a partition with key `{date}`"):
+        materialize(pipeline_resources, partition_key=date)

@@ -1,0 +1,154 @@
+"""Data-quality checks: each rule passes on good charts and fails, counting the offenders, on a
+crafted bad partition; a blocking failure stops the dbt models in the same run."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+from spotify_charts import quality
+from spotify_charts.ingest import fetch_snapshots
+from spotify_charts.snapshots.files import encode_snapshot
+from spotify_charts.sources.sample import SampleSource
+from spotify_charts.storage import snapshot_key
+from spotify_charts.storage.local import LocalFileStore
+from spotify_charts.warehouses.duckdb import DuckDBWarehouse
+from spotify_charts_tests.support.helpers import sample_warehouse
+
+ALIASES = ["regional-global-daily", "regional-ee-daily"]
+DATES = [dt.date(2025, 6, 1) + dt.timedelta(days=i) for i in range(4)]
+RULES = (*quality.BLOCKING_RULES, *quality.WARNING_RULES)
+
+
+@pytest.fixture(scope="module")
+def good_warehouse(tmp_path_factory) -> Path:
+    return sample_warehouse(tmp_path_factory.mktemp("quality"), ALIASES, DATES).path
+
+
+@pytest.fixture
+def warehouse(good_warehouse, tmp_path) -> DuckDBWarehouse:
+    copy = tmp_path / "w.duckdb"
+    copy.write_bytes(good_warehouse.read_bytes())
+    return DuckDBWarehouse(copy)
+
+
+def run_rule(warehouse: DuckDBWarehouse, rule) -> quality.RuleResult:
+    return rule(warehouse.query, ALIASES, DATES[0], DATES[-1])
+
+
+def execute(warehouse: DuckDBWarehouse, sql: str) -> None:
+    with duckdb.connect(str(warehouse.path)) as con:
+        con.execute(sql)
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.__name__)
+def test_every_rule_passes_on_good_charts(warehouse, rule):
+    result = run_rule(warehouse, rule)
+    assert result.passed and result.offending == 0 and result.examples == []
+
+
+WHERE = "chart_id = 'regional-global-daily' and chart_date = '2025-06-03'"
+
+
+@pytest.mark.parametrize(
+    ("rule", "damage", "offending", "example"),
+    [
+        (quality.ranks_contiguous, f"delete from staging.chart_entries where {WHERE} and rank = 17", 1,
+         {"chart_date": "2025-06-03", "entries": 199, "highest": 200}),
+        (quality.no_track_twice,
+         f"update staging.chart_entries set track_id = (select track_id from staging.chart_entries where {WHERE} "
+         f"and rank = 1) where {WHERE} and rank in (2, 3)", 1, {"times": 3}),
+        (quality.streams_non_increasing, f"update staging.chart_entries set streams = 1 where {WHERE} and rank = 5",
+         1, {"rank": 5, "streams": 1}),
+        (quality.history_consistent,
+         f"update staging.chart_entries set previous_rank = 199 where {WHERE} and rank in (1, 2)", 2,
+         {"rank": 1, "previous_rank": 199}),
+        (quality.chart_size_as_expected, f"delete from staging.chart_entries where {WHERE} and rank > 150", 1,
+         {"entries": 150, "expected": 200}),
+    ],
+    ids=lambda v: v.__name__ if callable(v) else None,
+)  # fmt: skip
+def test_every_rule_fails_on_a_crafted_bad_partition(warehouse, rule, damage, offending, example):
+    execute(warehouse, damage)
+    result = run_rule(warehouse, rule)
+    assert not result.passed and result.offending == offending
+    assert result.examples[0]["chart_id"] == "regional-global-daily"
+    assert example.items() <= result.examples[0].items()
+    # only the damaged chart-day is named
+    assert {e["chart_date"] for e in result.examples} == {"2025-06-03"}
+
+
+def test_rules_only_look_at_the_runs_charts_and_dates(warehouse):
+    execute(warehouse, f"delete from staging.chart_entries where {WHERE} and rank = 17")
+    other_dates = quality.ranks_contiguous(warehouse.query, ALIASES, DATES[0], DATES[1])
+    other_chart = quality.ranks_contiguous(warehouse.query, ALIASES[1:], DATES[0], DATES[-1])
+    assert other_dates.passed and other_chart.passed
+
+
+def test_freshness():
+    today = dt.date(2026, 11, 24)
+    assert not quality.is_stale(dt.date(2026, 11, 23), today)
+    assert not quality.is_stale(dt.date(2026, 11, 22), today)
+    assert quality.is_stale(dt.date(2026, 11, 21), today)
+    assert quality.is_stale(None, today)
+
+
+def test_a_blocking_failure_stops_the_dbt_models(pipeline_resources, pipeline_env):
+    """A snapshot listing one track at two ranks loads (it is valid JSON with unique ranks), but
+    the blocking check fails and the dbt models of that run are not built on it."""
+    from spotify_charts.defs.assets.dbt import daily_dbt_models
+    from spotify_charts.defs.assets.raw import raw_chart_snapshots
+    from spotify_charts.defs.assets.staging import staging_chart_tables
+
+    day = dt.date(2025, 6, 2)
+    store = LocalFileStore(pipeline_env["SPOTIFY_CHARTS_DATA_DIR"])
+    fetch_snapshots(SampleSource(), store, ALIASES, [day])
+    key = snapshot_key("regional-ee-daily", day)
+    payload = json.loads(gzip.decompress(store.read(key)))
+    payload["entries"][1]["trackMetadata"]["trackUri"] = payload["entries"][0]["trackMetadata"]["trackUri"]
+    store.write(key, encode_snapshot(json.dumps(payload).encode(), "sample"))
+
+    result = dg.materialize(
+        [raw_chart_snapshots, staging_chart_tables, daily_dbt_models],
+        resources=pipeline_resources,
+        tags={ASSET_PARTITION_RANGE_START_TAG: day.isoformat(), ASSET_PARTITION_RANGE_END_TAG: day.isoformat()},
+        raise_on_error=False,
+    )
+    evaluations = {
+        e.event_specific_data.check_name: e.event_specific_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    }
+    assert not evaluations["no_track_twice"].passed
+    assert evaluations["no_track_twice"].metadata["offending"].value == 1
+    assert evaluations["ranks_contiguous"].passed
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert "staging/chart_entries" in materialized
+    assert not any(key.startswith("marts/") for key in materialized)  # the facts were not built
+
+
+def test_the_freshness_check_warns_on_old_data_and_passes_on_yesterdays(warehouse, tmp_path, monkeypatch):
+    from spotify_charts import sources
+    from spotify_charts.defs.assets.staging import latest_chart_date_is_recent
+    from spotify_charts.defs.resources import DuckDBWarehouseResource
+
+    resource = DuckDBWarehouseResource(path=str(warehouse.path))
+    old = latest_chart_date_is_recent(warehouse=resource)  # loaded through 2025-06-04, checked today
+    assert not old.passed and old.severity == dg.AssetCheckSeverity.WARN
+    assert old.metadata["latest_chart_date"].value == "2025-06-04"
+
+    yesterday = sources.utc_today() - dt.timedelta(days=1)
+    execute(
+        warehouse, f"update staging.chart_entries set chart_date = DATE '{yesterday}' where chart_date = '2025-06-04'"
+    )
+    assert latest_chart_date_is_recent(warehouse=resource).passed
+
+    empty = latest_chart_date_is_recent(warehouse=DuckDBWarehouseResource(path=str(tmp_path / "none.duckdb")))
+    assert not empty.passed and empty.metadata["latest_chart_date"].value == "none loaded"
