@@ -8,6 +8,7 @@ from spotify_charts.dashboard.data import CONTRACT_TABLES, load
 from spotify_charts.dashboard.page import PAGE_KEY, render, summary_markdown
 from spotify_charts.defs.partitions import WAREHOUSE_POOL
 from spotify_charts.defs.resources import FileStoreResource, WarehouseResource
+from spotify_charts.defs.retries import TRANSIENT_RETRY_POLICY, permanent_failures_not_retried
 
 CONTRACT_TABLE_KEYS = [dg.AssetKey(["marts", name]) for name in CONTRACT_TABLES]
 
@@ -20,17 +21,19 @@ CONTRACT_TABLE_KEYS = [dg.AssetKey(["marts", name]) for name in CONTRACT_TABLES]
     backfill_policy=dg.BackfillPolicy.single_run(),
     automation_condition=dg.AutomationCondition.eager(),
     pool=WAREHOUSE_POOL,
+    retry_policy=TRANSIENT_RETRY_POLICY,
 )
 def dashboard_page(
     context: dg.AssetExecutionContext, file_store: FileStoreResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     """One self-contained HTML page (no request to any other host) with every loaded chart's answers."""
-    source = warehouse.get_warehouse()
-    data = load(source.query, source.table_names("marts"))
-    page = render(data, dt.datetime.now(dt.UTC))
-    store = file_store.get_store()
-    store.write(PAGE_KEY, page.encode())
-    location = store.uri(PAGE_KEY)
+    with permanent_failures_not_retried():
+        source = warehouse.get_warehouse()
+        data = load(source.query, source.table_names("marts"))
+        page = render(data, dt.datetime.now(dt.UTC))
+        store = file_store.get_store()
+        store.write(PAGE_KEY, page.encode())
+        location = store.uri(PAGE_KEY)
     context.log.info(f"dashboard written to {location}")
     return dg.MaterializeResult(
         metadata={

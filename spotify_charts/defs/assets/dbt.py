@@ -15,6 +15,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from spotify_charts.defs.dbt_project import dbt_project
 from spotify_charts.defs.partitions import WAREHOUSE_POOL, chart_date_partitions, partition_dates
 from spotify_charts.defs.resources import WarehouseResource
+from spotify_charts.defs.retries import TRANSIENT_RETRY_POLICY, permanent_failures_not_retried
 
 # A run builds a subset of the models (one asset set, or what automation requested): only the
 # tests whose every parent is in it run, not a test that also reads a model built elsewhere.
@@ -63,14 +64,16 @@ def dbt_date_vars(start: str, end: str) -> list[str]:
     dagster_dbt_translator=ChartsDbtTranslator(),
     project=dbt_project,
     pool=WAREHOUSE_POOL,
+    retry_policy=TRANSIENT_RETRY_POLICY,
 )
 def daily_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """The staging views and the incremental fact table, built for the run's chart dates."""
     dates = partition_dates(context)
     args = ["build", *CAUTIOUS, *dbt_date_vars(dates[0].isoformat(), dates[-1].isoformat())]
-    with warehouse.dbt_environment():
-        invocation = dbt.cli(args, context=context)
-    yield from invocation.stream()
+    with permanent_failures_not_retried():  # a failed dbt test fails once; a dropped connection is retried
+        with warehouse.dbt_environment():
+            invocation = dbt.cli(args, context=context)
+        yield from invocation.stream()
 
 
 @dbt_assets(
@@ -81,9 +84,11 @@ def daily_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, war
     dagster_dbt_translator=ChartsDbtTranslator(),
     project=dbt_project,
     pool=WAREHOUSE_POOL,
+    retry_policy=TRANSIENT_RETRY_POLICY,
 )
 def analytics_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """Dimensions and the contract marts that answer the dashboard's questions, from all loaded history."""
-    with warehouse.dbt_environment():
-        invocation = dbt.cli(["build", *CAUTIOUS], context=context)
-    yield from invocation.stream()
+    with permanent_failures_not_retried():
+        with warehouse.dbt_environment():
+            invocation = dbt.cli(["build", *CAUTIOUS], context=context)
+        yield from invocation.stream()

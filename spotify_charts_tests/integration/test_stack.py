@@ -1,0 +1,248 @@
+"""The full stack, for real: the topology of compose.yaml as processes on 127.0.0.1.
+
+PostgreSQL holds the Dagster instance (deploy/dagster.yaml, unchanged) and the `postgres`
+warehouse; the code server serves the code location over gRPC; the webserver and the daemon load it
+from there (deploy/workspace.yaml). Backfills are launched through the webserver's GraphQL API with
+the mutation the UI's Materialize button sends, and the daemon runs them. Then the daemon and the
+webserver are SIGKILLed in the middle of a backfill and started again: the backfill finishes, the
+history of runs and the sensors' state survive, no run is started twice and no row is duplicated.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from spotify_charts.dashboard.data import CONTRACT_TABLES
+from spotify_charts_tests.support.stack import ProcessStack, wait_for
+
+CHARTS = {"regional-global-daily": 200, "regional-ee-daily": 50}
+BACKFILL_TIMEOUT = 1200  # seconds; a 3-date backfill takes ~2 minutes on an idle 2-core machine
+CSV_SENSOR = "csv_exports"
+REPOSITORY = {"repositoryLocationName": "spotify_charts", "repositoryName": "__repository__"}
+
+LAUNCH_BACKFILL = """
+mutation LaunchPartitionBackfill($backfillParams: LaunchBackfillParams!) {
+  launchPartitionBackfill(backfillParams: $backfillParams) {
+    __typename
+    ... on LaunchBackfillSuccess { backfillId }
+    ... on PythonError { message stack }
+    ... on InvalidSubsetError { message }
+    ... on UnauthorizedError { message }
+  }
+}"""
+BACKFILL = """
+query Backfill($id: String!) {
+  partitionBackfillOrError(backfillId: $id) {
+    __typename
+    ... on PartitionBackfill { status error { message } runs(limit: 100) { runId status } }
+  }
+}"""
+RUNS = """
+{ runsOrError(limit: 500) { ... on Runs { results { runId status tags { key value } assetSelection { path } } } } }"""
+SENSOR = """
+query Sensor($selector: SensorSelector!) {
+  sensorOrError(sensorSelector: $selector) {
+    ... on Sensor {
+      sensorState { status ticks(limit: 1) { status } typeSpecificData { ... on SensorData { lastCursor } } }
+    }
+  }
+}"""
+SET_CURSOR = """
+mutation SetCursor($selector: SensorSelector!, $cursor: String) {
+  setSensorCursor(sensorSelector: $selector, cursor: $cursor) { __typename }
+}"""
+
+
+@pytest.fixture(scope="module")
+def stack(postgres_server, tmp_path_factory):
+    """The three processes on a fresh instance database and a fresh warehouse database."""
+    work = tmp_path_factory.mktemp("stack")
+    suffix = uuid.uuid4().hex[:8]
+    instance_db, warehouse_db = f"dagster_{suffix}", f"warehouse_{suffix}"
+    postgres_server.create_database(instance_db)
+    postgres_server.create_database(warehouse_db)
+    server = dataclasses.replace(postgres_server, database=warehouse_db)
+    env = {
+        **os.environ,
+        "DAGSTER_PG_HOST": server.host,
+        "DAGSTER_PG_PORT": str(server.port),
+        "DAGSTER_PG_USER": server.user,
+        "DAGSTER_PG_PASSWORD": server.password,
+        "DAGSTER_PG_DB": instance_db,
+        **server.dbt_env(),  # SPOTIFY_CHARTS_WAREHOUSE=postgres and its SPOTIFY_CHARTS_PG_* settings
+        "SPOTIFY_CHARTS_REGIONS": "global,ee",
+        "SPOTIFY_CHARTS_DATA_DIR": str(work / "data"),
+    }
+    processes = ProcessStack(work, env)
+    try:
+        # The instance's tables first: three processes creating them on an empty database would race.
+        migrated = processes.run_role("migrate")
+        assert migrated.returncode == 0, migrated.stdout[-3000:] + migrated.stderr[-3000:]
+        started = time.monotonic()
+        processes.start("code-server")
+        processes.wait_code_server()
+        processes.start("webserver")
+        processes.start("daemon")
+        processes.wait_webserver()
+        processes.wait_daemon()
+        processes.came_up_seconds = time.monotonic() - started
+        processes.warehouse = server.warehouse()
+        yield processes
+    finally:
+        processes.close()
+
+
+def launch_backfill(stack: ProcessStack, first: str, last: str) -> str:
+    """A backfill of every asset for the chart dates first..last, as the UI's Materialize button
+    launches it: the partitioned assets with the range, the unpartitioned ones whole."""
+    nodes = stack.graphql("{ assetNodes { assetKey { path } isPartitioned isExecutable } }")["assetNodes"]
+    selection = [
+        {
+            "assetKey": {"path": node["assetKey"]["path"]},
+            "partitions": {"range": {"start": first, "end": last}} if node["isPartitioned"] else None,
+        }
+        for node in nodes
+        if node["isExecutable"]
+    ]
+    assert len(selection) > 20 and any(s["partitions"] for s in selection)
+    answer = stack.graphql(
+        LAUNCH_BACKFILL, {"backfillParams": {"partitionsByAssets": selection, "title": f"charts {first}..{last}"}}
+    )["launchPartitionBackfill"]
+    assert answer["__typename"] == "LaunchBackfillSuccess", answer
+    return answer["backfillId"]
+
+
+def backfill(stack: ProcessStack, backfill_id: str) -> dict:
+    answer = stack.graphql(BACKFILL, {"id": backfill_id})["partitionBackfillOrError"]
+    assert answer["__typename"] == "PartitionBackfill", answer
+    return answer
+
+
+def wait_backfill_done(stack: ProcessStack, backfill_id: str) -> dict:
+    def done() -> dict | None:
+        state = backfill(stack, backfill_id)
+        if state["status"] in ("FAILED", "COMPLETED_FAILED", "CANCELED"):
+            raise AssertionError(f"backfill {backfill_id} ended {state['status']}: {state}")
+        return state if state["status"] in ("COMPLETED", "COMPLETED_SUCCESS") else None
+
+    return wait_for(f"backfill {backfill_id} to finish", done, BACKFILL_TIMEOUT, interval=5, log=stack.log("daemon"))
+
+
+def runs(stack: ProcessStack) -> list[dict]:
+    found = stack.graphql(RUNS)["runsOrError"]["results"]
+    for run in found:
+        run["tags"] = {tag["key"]: tag["value"] for tag in run["tags"]}
+    return found
+
+
+def backfill_runs(stack: ProcessStack, backfill_id: str) -> list[dict]:
+    return [run for run in runs(stack) if run["tags"].get("dagster/backfill") == backfill_id]
+
+
+def run_signature(run: dict) -> tuple:
+    """What a run does: its assets and its partition range (two runs with one signature are a duplicate)."""
+    assets = tuple(sorted("/".join(a["path"]) for a in run["assetSelection"] or []))
+    return (
+        assets,
+        run["tags"].get("dagster/asset_partition_range_start"),
+        run["tags"].get("dagster/asset_partition_range_end"),
+    )
+
+
+def check_warehouse(stack: ProcessStack, dates: list[str]) -> None:
+    """Every chart on every date, in staging and in the fact table, each rank once; the contract tables built."""
+    warehouse = stack.warehouse
+    for table in ("staging.chart_entries", "marts.fct_chart_entries"):
+        rows = warehouse.query(
+            f"select chart_id, cast(chart_date as varchar) as chart_date, count(*) as n, "
+            f"count(distinct rank) as ranks from {table} group by 1, 2 order by 1, 2"
+        )
+        expected = [
+            {"chart_id": chart, "chart_date": day, "n": size, "ranks": size}
+            for chart, size in sorted(CHARTS.items())
+            for day in dates
+        ]
+        assert rows == expected, f"{table}: {rows}"
+    assert set(CONTRACT_TABLES) <= warehouse.table_names("marts")
+    songs = warehouse.query("select chart_id, count(*) as n from marts.top_songs group by 1 order by 1")
+    assert [row["chart_id"] for row in songs] == sorted(CHARTS)
+
+
+def test_a_backfill_launched_through_the_webserver_is_run_by_the_daemon(stack):
+    started = time.monotonic()
+    backfill_id = launch_backfill(stack, "2025-06-01", "2025-06-03")
+    state = wait_backfill_done(stack, backfill_id)
+    took = time.monotonic() - started
+
+    done = backfill_runs(stack, backfill_id)
+    assert done and all(run["status"] == "SUCCESS" for run in done), done
+    # The partitioned assets' single-run backfill policy: the whole range in one run.
+    ranged = [run for run in done if run["tags"].get("dagster/asset_partition_range_start")]
+    assert [(r["tags"]["dagster/asset_partition_range_start"], r["tags"]["dagster/asset_partition_range_end"])
+            for r in ranged] == [("2025-06-01", "2025-06-03")]  # fmt: skip
+    assert {run["runId"] for run in state["runs"]} == {run["runId"] for run in done}
+    check_warehouse(stack, ["2025-06-01", "2025-06-02", "2025-06-03"])
+    _record_timings(stack, came_up_seconds=stack.came_up_seconds, backfill_3_dates_seconds=took)
+
+
+def test_killing_the_daemon_and_webserver_mid_backfill_loses_nothing(stack):
+    sensor = {**REPOSITORY, "sensorName": CSV_SENSOR}
+    cursor = json.dumps({"changed_ns": 1748736000000000000, "names": ["regional-global-daily-2025-06-01.csv"]})
+    stack.graphql(SET_CURSOR, {"selector": sensor, "cursor": cursor})
+    assert _sensor_state(stack, sensor)["typeSpecificData"]["lastCursor"] == cursor
+
+    backfill_id = launch_backfill(stack, "2025-06-04", "2025-06-05")
+    # Wait for a run of this backfill to be in flight (its worker runs under the code server).
+    in_flight = wait_for(
+        "a run of the second backfill to start",
+        lambda: [r for r in backfill_runs(stack, backfill_id) if r["status"] in ("STARTING", "STARTED")],
+        BACKFILL_TIMEOUT,
+        interval=2,
+        log=stack.log("daemon"),
+    )
+    history = {run["runId"]: run for run in runs(stack)}
+
+    stack.kill("daemon")
+    stack.kill("webserver")
+    stack.start("webserver")
+    stack.start("daemon")
+    stack.wait_webserver()
+    stack.wait_daemon()
+
+    wait_backfill_done(stack, backfill_id)
+    after = {run["runId"]: run for run in runs(stack)}
+    # The history of runs is intact: every run known before the kill is still there, finished ones unchanged.
+    assert set(history) <= set(after)
+    for run_id, run in history.items():
+        if run["status"] in ("SUCCESS", "FAILURE", "CANCELED"):
+            assert after[run_id]["status"] == run["status"], (run_id, run["status"], after[run_id]["status"])
+    # The run in flight during the kill finished, and no second copy of it (or of any run) was started.
+    for run in in_flight:
+        assert after[run["runId"]]["status"] == "SUCCESS", after[run["runId"]]
+    second = backfill_runs(stack, backfill_id)
+    assert all(run["status"] == "SUCCESS" for run in second), second
+    signatures = [run_signature(run) for run in second]
+    assert len(signatures) == len(set(signatures)), f"a run was started twice: {signatures}"
+    assert [s[1:] for s in signatures if s[1]] == [("2025-06-04", "2025-06-05")]
+    # Sensors' state lives in the instance: still running, with the cursor it had.
+    state = _sensor_state(stack, sensor)
+    assert state["status"] == "RUNNING" and state["typeSpecificData"]["lastCursor"] == cursor
+    check_warehouse(stack, [f"2025-06-0{day}" for day in range(1, 6)])
+
+
+def _sensor_state(stack: ProcessStack, sensor: dict) -> dict:
+    return stack.graphql(SENSOR, {"selector": sensor})["sensorOrError"]["sensorState"]
+
+
+def _record_timings(stack: ProcessStack, **timings: float) -> None:
+    """How long the stack took, for BENCHMARKS.md's notes (not asserted: the machine is shared)."""
+    folder = Path(__file__).resolve().parents[2] / "test-artifacts"
+    folder.mkdir(exist_ok=True)
+    (folder / "stack-timings.json").write_text(json.dumps({k: round(v, 1) for k, v in timings.items()}) + "\n")
