@@ -13,6 +13,9 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 START ?=
 END ?=
+# The image `make build` builds and compose.yaml runs (SPOTIFY_CHARTS_IMAGE there).
+IMAGE ?= spotify-charts:local
+WEB_PORT ?= 3000
 
 # Local settings (SPOTIFY_* variables; `make token` writes SPOTIFY_REFRESH_TOKEN here), when present.
 ifneq (,$(wildcard .env))
@@ -20,7 +23,7 @@ include .env
 export $(shell sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)=.*/\1/p' .env)
 endif
 
-.PHONY: install manifest demo test lint bench dev token clean
+.PHONY: install manifest demo test lint bench dev token clean build up down
 
 $(INSTALLED): pyproject.toml requirements.lock requirements-dev.lock
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON) (set PYTHON=...)"; exit 1; }
@@ -59,6 +62,7 @@ lint: $(INSTALLED) $(CHECKOV)/.installed
 	$(VENV)/bin/ruff check spotify_charts spotify_charts_tests benchmarks
 	$(VENV)/bin/sqlfluff lint dbt --disable-progress-bar
 	$(VENV)/bin/hadolint Dockerfile
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.compose-spec compose.yaml
 	$(CHECKOV)/bin/checkov --directory terraform --quiet --compact --skip-download
 
 bench: $(MANIFEST)
@@ -66,6 +70,21 @@ bench: $(MANIFEST)
 
 dev: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 	exec $(VENV)/bin/dagster dev -w workspace.yaml
+
+# The full stack with Docker (README, "Running the full stack"): one image, PostgreSQL, the code
+# server, the webserver and the daemon; compose.yaml reads .env (DAGSTER_PG_PASSWORD is required).
+build:
+	docker build -t $(IMAGE) .
+
+up:
+	@docker compose version >/dev/null 2>&1 || { echo "make up needs Docker with the compose plugin"; exit 1; }
+	SPOTIFY_CHARTS_IMAGE=$(IMAGE) DAGSTER_WEBSERVER_PORT=$(WEB_PORT) docker compose up --detach --wait
+	@echo "Dagster UI: http://localhost:$(WEB_PORT)  (logs: docker compose logs -f; stop: make down)"
+
+# Stops and removes the containers; the volumes (instance, warehouse, raw snapshots) stay.
+down:
+	@docker compose version >/dev/null 2>&1 || { echo "make down needs Docker with the compose plugin"; exit 1; }
+	docker compose down
 
 token: $(INSTALLED)
 	$(PY) -m spotify_charts.cli.token

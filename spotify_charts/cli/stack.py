@@ -34,6 +34,7 @@ CODE_LOCATION = "spotify_charts"
 MODULE = "spotify_charts.definitions"
 DEFAULT_WORKSPACE = "deploy/workspace.yaml"
 EXIT_INSTANCE_UNREACHABLE = 3
+ROLES = ("migrate", "code-server", "webserver", "daemon")
 
 
 class InstanceConfigError(Exception):
@@ -160,7 +161,7 @@ def healthcheck(role: str | None, port: int | None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m spotify_charts.cli.stack", description=__doc__.split("\n\n")[0])
-    parser.add_argument("role", choices=["migrate", "code-server", "webserver", "daemon", "healthcheck", "check"])
+    parser.add_argument("role", choices=[*ROLES, "healthcheck", "check"])
     parser.add_argument("check_role", nargs="?", help="for healthcheck: the role to check (default: this container's)")
     parser.add_argument("--host", default="0.0.0.0", help="address to listen on (code server, webserver)")
     parser.add_argument("--port", type=int, help="port (code server 4000, webserver 3000)")

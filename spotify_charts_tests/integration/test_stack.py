@@ -246,3 +246,36 @@ def _record_timings(stack: ProcessStack, **timings: float) -> None:
     folder = Path(__file__).resolve().parents[2] / "test-artifacts"
     folder.mkdir(exist_ok=True)
     (folder / "stack-timings.json").write_text(json.dumps({k: round(v, 1) for k, v in timings.items()}) + "\n")
+
+
+@pytest.mark.parametrize(
+    ("wrong", "reason"),
+    [
+        ({"DAGSTER_PG_PASSWORD": "not-the-password-xyzzy"}, "password authentication failed"),
+        ({"DAGSTER_PG_DB": "no_such_instance"}, 'database "no_such_instance" does not exist'),
+    ],
+    ids=["wrong password", "wrong database"],
+)
+def test_a_wrong_instance_database_stops_every_process_at_start(postgres_server, tmp_path, wrong, reason):
+    env = {
+        **os.environ,
+        "DAGSTER_PG_HOST": postgres_server.host,
+        "DAGSTER_PG_PORT": str(postgres_server.port),
+        "DAGSTER_PG_USER": postgres_server.user,
+        "DAGSTER_PG_PASSWORD": postgres_server.password,
+        "DAGSTER_PG_DB": postgres_server.database,
+        **wrong,
+    }
+    processes = ProcessStack(tmp_path, env)
+    database = processes.env["DAGSTER_PG_DB"]
+    for role in ("migrate", "code-server", "webserver", "daemon"):
+        started = time.monotonic()
+        result = processes.run_role(role, timeout=120)
+        assert result.returncode == 3, (role, result.returncode, result.stdout[-2000:], result.stderr[-2000:])
+        message = result.stderr.strip()
+        assert len(message.splitlines()) == 1, message  # one line, not a traceback
+        assert f"database {database!r} on {postgres_server.host}:{postgres_server.port}" in message, message
+        assert reason in message, message
+        assert "not-the-password-xyzzy" not in result.stdout + result.stderr
+        assert postgres_server.password not in result.stdout + result.stderr
+        assert time.monotonic() - started < 60, f"{role} took {time.monotonic() - started:.0f} s to stop"
