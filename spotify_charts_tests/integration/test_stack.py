@@ -20,30 +20,12 @@ from pathlib import Path
 import pytest
 
 from spotify_charts.dashboard.data import CONTRACT_TABLES
-from spotify_charts_tests.support.stack import ProcessStack, wait_for
+from spotify_charts_tests.support.stack import ProcessStack, stack_environment, wait_for
 
 CHARTS = {"regional-global-daily": 200, "regional-ee-daily": 50}
-BACKFILL_TIMEOUT = 1200  # seconds; a 3-date backfill takes ~2 minutes on an idle 2-core machine
 CSV_SENSOR = "csv_exports"
 REPOSITORY = {"repositoryLocationName": "spotify_charts", "repositoryName": "__repository__"}
 
-LAUNCH_BACKFILL = """
-mutation LaunchPartitionBackfill($backfillParams: LaunchBackfillParams!) {
-  launchPartitionBackfill(backfillParams: $backfillParams) {
-    __typename
-    ... on LaunchBackfillSuccess { backfillId }
-    ... on PythonError { message stack }
-    ... on InvalidSubsetError { message }
-    ... on UnauthorizedError { message }
-  }
-}"""
-BACKFILL = """
-query Backfill($id: String!) {
-  partitionBackfillOrError(backfillId: $id) {
-    __typename
-    ... on PartitionBackfill { status error { message } runs(limit: 100) { runId status } }
-  }
-}"""
 RUNS = """
 { runsOrError(limit: 500) { ... on Runs { results { runId status tags { key value } assetSelection { path } } } } }"""
 SENSOR = """
@@ -69,70 +51,14 @@ def stack(postgres_server, tmp_path_factory):
     postgres_server.create_database(instance_db)
     postgres_server.create_database(warehouse_db)
     server = dataclasses.replace(postgres_server, database=warehouse_db)
-    env = {
-        **os.environ,
-        "DAGSTER_PG_HOST": server.host,
-        "DAGSTER_PG_PORT": str(server.port),
-        "DAGSTER_PG_USER": server.user,
-        "DAGSTER_PG_PASSWORD": server.password,
-        "DAGSTER_PG_DB": instance_db,
-        **server.dbt_env(),  # SPOTIFY_CHARTS_WAREHOUSE=postgres and its SPOTIFY_CHARTS_PG_* settings
-        "SPOTIFY_CHARTS_REGIONS": "global,ee",
-        "SPOTIFY_CHARTS_DATA_DIR": str(work / "data"),
-    }
+    env = stack_environment(server, instance_db, work / "data")
     processes = ProcessStack(work, env)
     try:
-        # The instance's tables first: three processes creating them on an empty database would race.
-        migrated = processes.run_role("migrate")
-        assert migrated.returncode == 0, migrated.stdout[-3000:] + migrated.stderr[-3000:]
-        started = time.monotonic()
-        processes.start("code-server")
-        processes.wait_code_server()
-        processes.start("webserver")
-        processes.start("daemon")
-        processes.wait_webserver()
-        processes.wait_daemon()
-        processes.came_up_seconds = time.monotonic() - started
+        processes.up()
         processes.warehouse = server.warehouse()
         yield processes
     finally:
         processes.close()
-
-
-def launch_backfill(stack: ProcessStack, first: str, last: str) -> str:
-    """A backfill of every asset for the chart dates first..last, as the UI's Materialize button
-    launches it: the partitioned assets with the range, the unpartitioned ones whole."""
-    nodes = stack.graphql("{ assetNodes { assetKey { path } isPartitioned isExecutable } }")["assetNodes"]
-    selection = [
-        {
-            "assetKey": {"path": node["assetKey"]["path"]},
-            "partitions": {"range": {"start": first, "end": last}} if node["isPartitioned"] else None,
-        }
-        for node in nodes
-        if node["isExecutable"]
-    ]
-    assert len(selection) > 20 and any(s["partitions"] for s in selection)
-    answer = stack.graphql(
-        LAUNCH_BACKFILL, {"backfillParams": {"partitionsByAssets": selection, "title": f"charts {first}..{last}"}}
-    )["launchPartitionBackfill"]
-    assert answer["__typename"] == "LaunchBackfillSuccess", answer
-    return answer["backfillId"]
-
-
-def backfill(stack: ProcessStack, backfill_id: str) -> dict:
-    answer = stack.graphql(BACKFILL, {"id": backfill_id})["partitionBackfillOrError"]
-    assert answer["__typename"] == "PartitionBackfill", answer
-    return answer
-
-
-def wait_backfill_done(stack: ProcessStack, backfill_id: str) -> dict:
-    def done() -> dict | None:
-        state = backfill(stack, backfill_id)
-        if state["status"] in ("FAILED", "COMPLETED_FAILED", "CANCELED"):
-            raise AssertionError(f"backfill {backfill_id} ended {state['status']}: {state}")
-        return state if state["status"] in ("COMPLETED", "COMPLETED_SUCCESS") else None
-
-    return wait_for(f"backfill {backfill_id} to finish", done, BACKFILL_TIMEOUT, interval=5, log=stack.log("daemon"))
 
 
 def runs(stack: ProcessStack) -> list[dict]:
@@ -177,8 +103,8 @@ def check_warehouse(stack: ProcessStack, dates: list[str]) -> None:
 
 def test_a_backfill_launched_through_the_webserver_is_run_by_the_daemon(stack):
     started = time.monotonic()
-    backfill_id = launch_backfill(stack, "2025-06-01", "2025-06-03")
-    state = wait_backfill_done(stack, backfill_id)
+    backfill_id = stack.launch_backfill("2025-06-01", "2025-06-03")
+    state = stack.wait_backfill_done(backfill_id)
     took = time.monotonic() - started
 
     done = backfill_runs(stack, backfill_id)
@@ -198,12 +124,12 @@ def test_killing_the_daemon_and_webserver_mid_backfill_loses_nothing(stack):
     stack.graphql(SET_CURSOR, {"selector": sensor, "cursor": cursor})
     assert _sensor_state(stack, sensor)["typeSpecificData"]["lastCursor"] == cursor
 
-    backfill_id = launch_backfill(stack, "2025-06-04", "2025-06-05")
+    backfill_id = stack.launch_backfill("2025-06-04", "2025-06-05")
     # Wait for a run of this backfill to be in flight (its worker runs under the code server).
     in_flight = wait_for(
         "a run of the second backfill to start",
         lambda: [r for r in backfill_runs(stack, backfill_id) if r["status"] in ("STARTING", "STARTED")],
-        BACKFILL_TIMEOUT,
+        stack.backfill_timeout,
         interval=2,
         log=stack.log("daemon"),
     )
@@ -216,7 +142,7 @@ def test_killing_the_daemon_and_webserver_mid_backfill_loses_nothing(stack):
     stack.wait_webserver()
     stack.wait_daemon()
 
-    wait_backfill_done(stack, backfill_id)
+    stack.wait_backfill_done(backfill_id)
     after = {run["runId"]: run for run in runs(stack)}
     # The history of runs is intact: every run known before the kill is still there, finished ones unchanged.
     assert set(history) <= set(after)

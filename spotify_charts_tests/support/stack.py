@@ -27,12 +27,49 @@ import psutil
 from spotify_charts_tests.support.helpers import REPO
 
 ROLE_COMMAND = [sys.executable, "-m", "spotify_charts.cli.stack"]
+# Seconds a backfill may take: ~2 minutes for 3 dates of 2 charts on an idle 2-core machine, but
+# the machine running the suite may be shared and many times slower.
+BACKFILL_TIMEOUT = 1200
+
+LAUNCH_BACKFILL = """
+mutation LaunchPartitionBackfill($backfillParams: LaunchBackfillParams!) {
+  launchPartitionBackfill(backfillParams: $backfillParams) {
+    __typename
+    ... on LaunchBackfillSuccess { backfillId }
+    ... on PythonError { message stack }
+    ... on InvalidSubsetError { message }
+    ... on UnauthorizedError { message }
+  }
+}"""
+BACKFILL = """
+query Backfill($id: String!) {
+  partitionBackfillOrError(backfillId: $id) {
+    __typename
+    ... on PartitionBackfill { status error { message } runs(limit: 100) { runId status } }
+  }
+}"""
 
 
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def stack_environment(server, instance_db: str, data_dir: Path, regions: str = "global,ee") -> dict[str, str]:
+    """This environment plus the stack's settings: the instance in `instance_db` and the `postgres`
+    warehouse in `server`'s own database (a support.postgres.PostgresServer), raw files in `data_dir`."""
+    return {
+        **os.environ,
+        "DAGSTER_PG_HOST": server.host,
+        "DAGSTER_PG_PORT": str(server.port),
+        "DAGSTER_PG_USER": server.user,
+        "DAGSTER_PG_PASSWORD": server.password,
+        "DAGSTER_PG_DB": instance_db,
+        **server.dbt_env(),  # SPOTIFY_CHARTS_WAREHOUSE=postgres and its SPOTIFY_CHARTS_PG_* settings
+        "SPOTIFY_CHARTS_REGIONS": regions,
+        "SPOTIFY_CHARTS_DATA_DIR": str(data_dir),
+    }
 
 
 def wait_for(what: str, check: Callable[[], Any], timeout: float, interval: float = 2.0, log: Path | None = None):
@@ -42,6 +79,8 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float, interval: floa
     while time.monotonic() < deadline:
         try:
             answer = check()
+        except AssertionError:
+            raise  # a verdict (a process died, a backfill failed), not a server still starting
         except Exception as exc:  # noqa: BLE001 - a server still starting refuses connections
             last_error, answer = exc, None
         if answer:
@@ -70,6 +109,7 @@ class ProcessStack:
         }
         self.processes: dict[str, subprocess.Popen] = {}
         self._starts: dict[str, int] = {}
+        self.backfill_timeout = BACKFILL_TIMEOUT
         self.came_up_seconds = 0.0  # from starting the code server to every process answering
         self.warehouse = None  # the `postgres` warehouse the runs load (set by whoever starts the stack)
 
@@ -81,6 +121,20 @@ class ProcessStack:
         return subprocess.run(
             [*ROLE_COMMAND, role], cwd=REPO, env=self.env, capture_output=True, text=True, timeout=timeout, check=False
         )
+
+    def up(self) -> None:
+        """Migrate, then the code server, then the webserver and the daemon, each answering."""
+        # The instance's tables first: three processes creating them on an empty database would race.
+        migrated = self.run_role("migrate")
+        assert migrated.returncode == 0, migrated.stdout[-3000:] + migrated.stderr[-3000:]
+        started = time.monotonic()
+        self.start("code-server")
+        self.wait_code_server()
+        self.start("webserver")
+        self.start("daemon")
+        self.wait_webserver()
+        self.wait_daemon()
+        self.came_up_seconds = time.monotonic() - started
 
     def start(self, role: str) -> subprocess.Popen:
         args = {"code-server": ["--host", "127.0.0.1", "--port", str(self.code_port)],
@@ -164,3 +218,39 @@ class ProcessStack:
             result = json.load(answer)
         assert not result.get("errors"), result["errors"]
         return result["data"]
+
+    def launch_backfill(self, first: str, last: str) -> str:
+        """A backfill of every asset for the chart dates first..last, launched as the UI's
+        Materialize button launches it: the partitioned assets with the range, the others whole."""
+        nodes = self.graphql("{ assetNodes { assetKey { path } isPartitioned isExecutable } }")["assetNodes"]
+        selection = [
+            {
+                "assetKey": {"path": node["assetKey"]["path"]},
+                "partitions": {"range": {"start": first, "end": last}} if node["isPartitioned"] else None,
+            }
+            for node in nodes
+            if node["isExecutable"]
+        ]
+        assert len(selection) > 20 and any(s["partitions"] for s in selection), selection
+        params = {"partitionsByAssets": selection, "title": f"charts {first}..{last}"}
+        answer = self.graphql(LAUNCH_BACKFILL, {"backfillParams": params})["launchPartitionBackfill"]
+        assert answer["__typename"] == "LaunchBackfillSuccess", answer
+        return answer["backfillId"]
+
+    def backfill(self, backfill_id: str) -> dict:
+        answer = self.graphql(BACKFILL, {"id": backfill_id})["partitionBackfillOrError"]
+        assert answer["__typename"] == "PartitionBackfill", answer
+        return answer
+
+    def wait_backfill_done(self, backfill_id: str) -> dict:
+        """The backfill once it has completed; AssertionError when it fails or times out."""
+
+        def done() -> dict | None:
+            state = self.backfill(backfill_id)
+            if state["status"] in ("FAILED", "COMPLETED_FAILED", "CANCELED", "CANCELING"):
+                raise AssertionError(f"backfill {backfill_id} ended {state['status']}: {state}")
+            return state if state["status"] in ("COMPLETED", "COMPLETED_SUCCESS") else None
+
+        return wait_for(
+            f"backfill {backfill_id} to finish", done, self.backfill_timeout, interval=5, log=self.log("daemon")
+        )
