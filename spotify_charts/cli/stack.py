@@ -97,8 +97,8 @@ def check_instance(home: Path, env: Mapping[str, str], timeout_seconds: int = 10
         con = psycopg2.connect(**db, connect_timeout=timeout_seconds, application_name="spotify-charts-check")
     except psycopg2.OperationalError as exc:
         # libpq's reason (refused, unknown host, authentication failed, no such database) never
-        # contains the password; keep its last line, the reason itself.
-        reason = str(exc).strip().splitlines()[-1].strip() if str(exc).strip() else type(exc).__name__
+        # contains the password; its lines (reason, then a hint) joined into one.
+        reason = " ".join(line.strip() for line in str(exc).strip().splitlines()) or type(exc).__name__
         raise InstanceConfigError(f"cannot reach the Dagster instance's {describe(db)}: {reason}") from None
     con.close()
     return describe(db)
