@@ -2,7 +2,7 @@
 
 A user without a token downloads `regional-{code}-daily-{YYYY-MM-DD}.csv` files (UTF-8 with a
 byte-order mark; header `rank,uri,artist_names,track_name,source,peak_rank,previous_rank,
-days_on_chart,streams`) into SPOTIFY_CHARTS_CSV_DIR. Each valid file becomes the raw snapshot of
+days_on_chart,streams`) into the CSV folder (`settings.CSV_DIR`). Each valid file becomes the raw snapshot of
 its chart and date, converted to the charts service's payload shape so the rest of the pipeline
 reads one format: `source` is recorded as `csv`, the CSV's `source` column (the label) becomes
 the label, `artist_names` is split on ", " into credits without artist URIs, `days_on_chart`
@@ -28,6 +28,7 @@ from pathlib import Path
 
 import orjson
 
+from spotify_charts import settings
 from spotify_charts.regions import FIRST_CHART_DATE, daily_alias, region_names
 from spotify_charts.snapshots import SnapshotError
 from spotify_charts.snapshots.rules import check_payload
@@ -202,7 +203,7 @@ def read_exports(folder: str | os.PathLike[str], names: Iterable[str]) -> list[t
     converted = []
     for name in names:
         if Path(name).name != name:
-            raise CsvExportError(name, "not a file name in SPOTIFY_CHARTS_CSV_DIR")
+            raise CsvExportError(name, f"not a file name in {settings.CSV_DIR.name}")
         path = Path(folder) / name
         try:
             data = path.read_bytes()

@@ -8,6 +8,7 @@ Queries given to `Warehouse.query` use `?` placeholders and portable SQL (a list
 from __future__ import annotations
 
 import datetime as dt
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -42,9 +43,13 @@ class Warehouse(ABC):
         `batches`, in one transaction: if anything fails, even producing a batch, the previous rows
         stay. Returns the number of chart entries inserted."""
 
-    @abstractmethod
-    def dbt_env(self) -> dict[str, str]:
-        """Environment variables that point the dbt profile at this warehouse."""
+    TARGET: str  # the dbt target (dbt/profiles.yml) that builds in this warehouse
+
+    def dbt_vars(self) -> dict[str, object]:
+        """dbt `--vars` the profile's target reads (never a secret: a command line is logged).
+
+        Passwords reach dbt as the variables the user set, which the dbt process inherits."""
+        return {}
 
     @abstractmethod
     def query(self, sql: str, params: list | None = None) -> list[dict]:
@@ -53,6 +58,11 @@ class Warehouse(ABC):
     @abstractmethod
     def table_names(self, schema: str) -> set[str]:
         """The tables and views in a schema (empty when the schema does not exist)."""
+
+
+def dbt_arguments(warehouse: Warehouse, dbt_vars: dict[str, object] | None = None) -> list[str]:
+    """dbt's `--target` and `--vars` that build in this warehouse, with `dbt_vars` (a run's dates) added."""
+    return ["--target", warehouse.TARGET, "--vars", json.dumps({**(dbt_vars or {}), **warehouse.dbt_vars()})]
 
 
 def create_table_sql(name: str, schema: pa.Schema, types: dict) -> str:

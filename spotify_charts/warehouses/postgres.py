@@ -27,8 +27,7 @@ class PostgresWarehouse(Warehouse):
     Loads take a table lock that only other loads wait for (readers do not), so two runs replacing
     the same charts and dates one after the other can never both keep their rows."""
 
-    TARGET = "postgres"  # the dbt target, and the prefix of its settings (dbt/profiles.yml)
-    SETTINGS = "SPOTIFY_CHARTS_PG_"
+    TARGET = "postgres"
 
     def __init__(self, host: str, port: int, user: str, password: str, database: str, sslmode: str = "prefer"):
         self.host, self.port, self.user, self.database, self.sslmode = host, int(port), user, database, sslmode
@@ -88,11 +87,6 @@ class PostgresWarehouse(Warehouse):
         buffer.seek(0)
         columns = ", ".join(table.column_names)
         cur.copy_expert(f"copy {STAGING_SCHEMA}.{name} ({columns}) from stdin with (format csv)", buffer)
-
-    def dbt_env(self) -> dict[str, str]:
-        settings = {"HOST": self.host, "PORT": str(self.port), "USER": self.user, "DATABASE": self.database}
-        env = {f"{self.SETTINGS}{name}": value for name, value in settings.items()}
-        return {"SPOTIFY_CHARTS_WAREHOUSE": self.TARGET, **env, f"{self.SETTINGS}PASSWORD": self._password}
 
     def query(self, sql: str, params: list | None = None) -> list[dict]:
         if params:

@@ -33,7 +33,6 @@ class RedshiftWarehouse(PostgresWarehouse):
     afterwards, whether the load succeeded or not. Queries go over the PostgreSQL protocol (TLS)."""
 
     TARGET = "redshift"
-    SETTINGS = "SPOTIFY_CHARTS_REDSHIFT_"
     LOADS = "staging-loads"
 
     def __init__(

@@ -9,13 +9,11 @@ import dagster as dg
 import pytest
 
 from spotify_charts.definitions import defs
-from spotify_charts.defs.resources import (
-    LocalFileStoreResource,
-    PostgresWarehouseResource,
-    RedshiftWarehouseResource,
-    S3FileStoreResource,
-    build_resources,
-)
+from spotify_charts.defs.resources import build_resources
+from spotify_charts.storage.local import LocalFileStore
+from spotify_charts.storage.s3 import S3FileStore
+from spotify_charts.warehouses.duckdb import DuckDBWarehouse
+from spotify_charts.warehouses.postgres import PostgresWarehouse
 
 DAILY_ASSETS = [
     "dbt_staging/stg_spotify__chart_entries",
@@ -142,51 +140,55 @@ def test_dagster_definitions_validate(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
 
 
-def test_settings_come_from_env_vars_without_showing_values():
-    resources = build_resources({"SPOTIFY_CHARTS_REGIONS": "us", "SPOTIFY_CHARTS_DATA_DIR": "/srv/charts"})
-    assert resources["chart_source"].regions == dg.EnvVar("SPOTIFY_CHARTS_REGIONS")
-    assert resources["chart_source"].source == "sample"
-    assert resources["file_store"].data_dir == dg.EnvVar("SPOTIFY_CHARTS_DATA_DIR")
-    assert resources["warehouse"].path == "/srv/charts/warehouse.duckdb"
-    assert resources["chart_source"].csv_dir is None
-    assert build_resources({"SPOTIFY_CHARTS_CSV_DIR": "/dl"})["chart_source"].csv_dir == dg.EnvVar(
-        "SPOTIFY_CHARTS_CSV_DIR"
+def test_resources_hold_no_values_so_the_ui_and_run_config_show_none():
+    resources = build_resources()
+    for name in ("chart_source", "file_store", "warehouse"):
+        assert type(resources[name]).model_fields == {}, name  # nothing to show, nothing to leak
+    for resource in defs.resources.values() if isinstance(defs.resources, dict) else []:
+        assert "SECRET" not in repr(resource)
+
+
+def test_the_store_and_warehouse_are_chosen_when_a_step_starts(tmp_path, monkeypatch):
+    monkeypatch.setenv("SPOTIFY_CHARTS_DATA_DIR", str(tmp_path / "data"))
+    with dg.build_resources(build_resources()) as local:
+        assert isinstance(local.file_store.get_store(), LocalFileStore)
+        warehouse = local.warehouse.get_warehouse()
+        assert isinstance(warehouse, DuckDBWarehouse) and warehouse.path == tmp_path / "data" / "warehouse.duckdb"
+        assert warehouse.temp_directory == tmp_path / "data" / "duckdb_temp" and warehouse.memory_limit == "2GB"
+    # a later step reads the settings again: the resources were built before they changed
+    resources = build_resources()
+    monkeypatch.setenv("SPOTIFY_CHARTS_S3_BUCKET", "charts")
+    monkeypatch.setenv("SPOTIFY_CHARTS_S3_PREFIX", "prod")
+    monkeypatch.setenv("SPOTIFY_CHARTS_WAREHOUSE", "postgres")
+    monkeypatch.setenv("SPOTIFY_CHARTS_PG_HOST", "db")
+    monkeypatch.setenv("SPOTIFY_CHARTS_PG_PASSWORD", "pw-SECRET")
+    with dg.build_resources(resources) as remote:
+        store = remote.file_store.get_store()
+        assert isinstance(store, S3FileStore) and store.uri("k") == "s3://charts/prod/k"
+        warehouse = remote.warehouse.get_warehouse()
+        assert isinstance(warehouse, PostgresWarehouse) and (warehouse.host, warehouse.port) == ("db", 5432)
+        assert "pw-SECRET" not in repr(warehouse) and "pw-SECRET" not in repr(remote.warehouse.settings_values())
+        assert remote.warehouse.dbt_arguments({"min_date": "2025-06-01"}) == [
+            "--target",
+            "postgres",
+            "--vars",
+            '{"min_date": "2025-06-01"}',
+        ]
+
+
+def test_a_bad_setting_fails_the_step_at_its_start_with_one_line(tmp_path, monkeypatch):
+    from spotify_charts.defs.assets.raw import raw_chart_snapshots
+
+    monkeypatch.setenv("SPOTIFY_CHARTS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SPOTIFY_CHARTS_MAX_RPS", "abc")
+    result = dg.materialize(
+        [raw_chart_snapshots], resources=build_resources(), partition_key="2025-06-01", raise_on_error=False
     )
-
-
-def test_a_bucket_setting_chooses_the_s3_store():
-    s3 = build_resources({"SPOTIFY_CHARTS_S3_BUCKET": "charts", "SPOTIFY_CHARTS_S3_PREFIX": "prod"})["file_store"]
-    assert isinstance(s3, S3FileStoreResource)
-    assert s3.bucket == dg.EnvVar("SPOTIFY_CHARTS_S3_BUCKET") and s3.prefix == dg.EnvVar("SPOTIFY_CHARTS_S3_PREFIX")
-    # credentials are boto3's business (environment, profile, IAM role): none in the resource's config
-    assert (s3.s3.aws_access_key_id, s3.s3.aws_secret_access_key, s3.s3.aws_session_token) == (None, None, None)
-    assert isinstance(build_resources({})["file_store"], LocalFileStoreResource)
-
-
-def test_postgres_is_chosen_by_setting_and_its_password_is_an_env_var():
-    env = {"SPOTIFY_CHARTS_WAREHOUSE": "postgres", "SPOTIFY_CHARTS_PG_HOST": "db", "SPOTIFY_CHARTS_PG_PASSWORD": "pw"}
-    warehouse = build_resources(env)["warehouse"]
-    assert isinstance(warehouse, PostgresWarehouseResource)
-    assert warehouse.password == dg.EnvVar("SPOTIFY_CHARTS_PG_PASSWORD") and warehouse.host == dg.EnvVar(
-        "SPOTIFY_CHARTS_PG_HOST"
-    )
-    assert (warehouse.port, warehouse.user, warehouse.database) == (5432, "postgres", "spotify_charts")
-    with pytest.raises(ValueError, match="'oracle' is not supported; valid: duckdb, postgres, redshift"):
-        build_resources({"SPOTIFY_CHARTS_WAREHOUSE": "oracle"})
-
-
-def test_redshift_settings_are_env_vars_and_it_loads_through_the_bucket():
-    env = {
-        "SPOTIFY_CHARTS_WAREHOUSE": "redshift",
-        "SPOTIFY_CHARTS_REDSHIFT_HOST": "cluster",
-        "SPOTIFY_CHARTS_REDSHIFT_PASSWORD": "pw",
-        "SPOTIFY_CHARTS_REDSHIFT_IAM_ROLE": "arn:aws:iam::1:role/copy",
-        "SPOTIFY_CHARTS_S3_BUCKET": "charts",
-    }
-    warehouse = build_resources(env)["warehouse"]
-    assert isinstance(warehouse, RedshiftWarehouseResource) and warehouse.port == 5439
-    assert warehouse.password == dg.EnvVar("SPOTIFY_CHARTS_REDSHIFT_PASSWORD")
-    assert warehouse.iam_role == dg.EnvVar("SPOTIFY_CHARTS_REDSHIFT_IAM_ROLE")
-    assert warehouse.loads.bucket == dg.EnvVar("SPOTIFY_CHARTS_S3_BUCKET")
-    with pytest.raises(ValueError, match="redshift needs SPOTIFY_CHARTS_S3_BUCKET"):
-        build_resources({k: v for k, v in env.items() if k != "SPOTIFY_CHARTS_S3_BUCKET"})
+    assert not result.success
+    # the step's resources fail to start, before its body runs; the innermost error is the one line
+    (failure,) = [e for e in result.all_events if e.event_type == dg.DagsterEventType.RESOURCE_INIT_FAILURE]
+    error = failure.event_specific_data.error
+    while error.cause is not None:
+        error = error.cause
+    assert error.message.strip() == "spotify_charts.settings.SettingError: SPOTIFY_CHARTS_MAX_RPS='abc' is not valid: a number > 0"
+    assert not (tmp_path / "data").exists()  # nothing fetched or written

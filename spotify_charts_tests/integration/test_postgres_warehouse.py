@@ -128,7 +128,7 @@ def test_the_pipeline_on_postgres_through_dagster(postgres_db, tmp_path, monkeyp
         env = {**env, "SPOTIFY_CHARTS_REGIONS": "global,ee", "SPOTIFY_CHARTS_DATA_DIR": str(tmp_path / "data")}
         for name, value in env.items():
             monkeypatch.setenv(name, value)
-        result = dg.materialize(all_assets(), resources=build_resources(env), tags=RANGE)
+        result = dg.materialize(all_assets(), resources=build_resources(), tags=RANGE)
         assert result.success
         failed = [c.check_name for c in result.get_asset_check_evaluations() if not c.passed]
         assert result.get_asset_check_evaluations() and not failed, failed

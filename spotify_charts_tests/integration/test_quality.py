@@ -137,9 +137,11 @@ def test_a_blocking_failure_stops_the_dbt_models(pipeline_resources, pipeline_en
 def test_the_freshness_check_warns_on_old_data_and_passes_on_yesterdays(warehouse, tmp_path, monkeypatch):
     from spotify_charts import sources
     from spotify_charts.defs.assets.staging import latest_chart_date_is_recent
-    from spotify_charts.defs.resources import DuckDBWarehouseResource
+    from spotify_charts.defs.resources import WarehouseResource
 
-    resource = DuckDBWarehouseResource(path=str(warehouse.path))
+    monkeypatch.setenv("SPOTIFY_CHARTS_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("SPOTIFY_CHARTS_DUCKDB_PATH", str(warehouse.path))
+    resource = WarehouseResource()
     old = latest_chart_date_is_recent(warehouse=resource)  # loaded through 2025-06-04, checked today
     assert not old.passed and old.severity == dg.AssetCheckSeverity.WARN
     assert old.metadata["latest_chart_date"].value == "2025-06-04"
@@ -150,5 +152,6 @@ def test_the_freshness_check_warns_on_old_data_and_passes_on_yesterdays(warehous
     )
     assert latest_chart_date_is_recent(warehouse=resource).passed
 
-    empty = latest_chart_date_is_recent(warehouse=DuckDBWarehouseResource(path=str(tmp_path / "none.duckdb")))
+    monkeypatch.setenv("SPOTIFY_CHARTS_DUCKDB_PATH", str(tmp_path / "none.duckdb"))
+    empty = latest_chart_date_is_recent(warehouse=WarehouseResource())
     assert not empty.passed and empty.metadata["latest_chart_date"].value == "none loaded"

@@ -5,7 +5,6 @@ partition range's dates, once per backfill; everything else (seeds, intermediate
 dimensions and the contract marts) is unpartitioned and rebuilds from all history downstream.
 """
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -50,11 +49,6 @@ class ChartsDbtTranslator(DagsterDbtTranslator):
         return "dbt_" + dbt_resource_props["fqn"][1] if len(dbt_resource_props["fqn"]) > 2 else "dbt"
 
 
-def dbt_date_vars(start: str, end: str) -> list[str]:
-    """dbt's `--vars` for a date range (inclusive ISO dates)."""
-    return ["--vars", json.dumps({"min_date": start, "max_date": end})]
-
-
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     select=DAILY_SELECTION,
@@ -67,10 +61,8 @@ def dbt_date_vars(start: str, end: str) -> list[str]:
 def daily_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """The staging views and the incremental fact table, built for the run's chart dates."""
     dates = partition_dates(context)
-    args = ["build", *CAUTIOUS, *dbt_date_vars(dates[0].isoformat(), dates[-1].isoformat())]
-    with warehouse.dbt_environment():
-        invocation = dbt.cli(args, context=context)
-    yield from invocation.stream()
+    dates_vars = {"min_date": dates[0].isoformat(), "max_date": dates[-1].isoformat()}
+    yield from dbt.cli(["build", *CAUTIOUS, *warehouse.dbt_arguments(dates_vars)], context=context).stream()
 
 
 @dbt_assets(
@@ -84,6 +76,4 @@ def daily_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, war
 )
 def analytics_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """Dimensions and the contract marts that answer the dashboard's questions, from all loaded history."""
-    with warehouse.dbt_environment():
-        invocation = dbt.cli(["build", *CAUTIOUS], context=context)
-    yield from invocation.stream()
+    yield from dbt.cli(["build", *CAUTIOUS, *warehouse.dbt_arguments()], context=context).stream()
