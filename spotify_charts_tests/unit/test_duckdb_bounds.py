@@ -16,7 +16,10 @@ SHOW = (
     "current_setting('temp_directory') as temp_directory"
 )
 # A sort of ~100 MB of rows: far more than the 16 MB allowed below.
-BIG_SORT = "select count(*) as n, sum(h) as total from (select hash(i) as h, i::varchar as s from range(1500000) t(i) order by s)"
+BIG_SORT = (
+    "select count(*) as n, sum(h) as total "
+    "from (select hash(i) as h, i::varchar as s from range(1500000) t(i) order by s)"
+)
 
 
 def duckdb_shows(limit: str) -> str:

@@ -58,7 +58,10 @@ def test_the_dbt_profile_falls_back_to_the_settings_defaults():
     profile = (REPO / "dbt" / "profiles.yml").read_text()
     fallbacks = dict(re.findall(r"env_var\('(SPOTIFY_[A-Z_]+)', '([^']*)'\)", profile))
     # dbt run by hand starts in dbt/, so its data folder is ../data; a compile needs some host.
-    by_hand = {"SPOTIFY_CHARTS_DUCKDB_PATH": "../data/warehouse.duckdb", "SPOTIFY_CHARTS_REDSHIFT_HOST": "redshift.invalid"}
+    by_hand = {
+        "SPOTIFY_CHARTS_DUCKDB_PATH": "../data/warehouse.duckdb",
+        "SPOTIFY_CHARTS_REDSHIFT_HOST": "redshift.invalid",
+    }
     assert len(fallbacks) >= 13
     for name, fallback in fallbacks.items():
         assert fallback == by_hand.get(name, settings.BY_NAME[name].default), name
@@ -94,7 +97,10 @@ def test_the_dbt_profile_falls_back_to_the_settings_defaults():
         ({"SPOTIFY_CHARTS_DUCKDB_THREADS": "0"}, "SPOTIFY_CHARTS_DUCKDB_THREADS='0' is not valid: a whole number"),
         ({"SPOTIFY_CHARTS_SCHEDULE_CRON": "daily"}, "SPOTIFY_CHARTS_SCHEDULE_CRON='daily' is not valid: a cron"),
         ({"SPOTIFY_CHARTS_ALERT_WEBHOOK": "hooks.example/T0KEN"}, "SPOTIFY_CHARTS_ALERT_WEBHOOK=(hidden) is not"),
-        ({"SPOTIFY_CHARTS_SOURCE": "api"}, "SPOTIFY_CHARTS_SOURCE=api needs SPOTIFY_CHARTS_TOKEN, or SPOTIFY_CLIENT_ID"),
+        (
+            {"SPOTIFY_CHARTS_SOURCE": "api"},
+            "SPOTIFY_CHARTS_SOURCE=api needs SPOTIFY_CHARTS_TOKEN, or SPOTIFY_CLIENT_ID",
+        ),
         ({"SPOTIFY_CHARTS_SOURCE": "csv"}, "SPOTIFY_CHARTS_SOURCE=csv needs SPOTIFY_CHARTS_CSV_DIR"),
         (
             {"SPOTIFY_CHARTS_WAREHOUSE": "redshift", "SPOTIFY_CHARTS_REDSHIFT_IAM_ROLE": "my-role"},
@@ -161,7 +167,11 @@ BAD_COMMANDS = [
         [],
         "SPOTIFY_CHARTS_MAX_CONCURRENCY='0' is not valid: a whole number from 1 to 64",
     ),
-    ({"SPOTIFY_CHARTS_REGIONS": "us,zz"}, [], "SPOTIFY_CHARTS_REGIONS='us,zz' is not valid: unknown region code(s) 'zz'"),
+    (
+        {"SPOTIFY_CHARTS_REGIONS": "us,zz"},
+        [],
+        "SPOTIFY_CHARTS_REGIONS='us,zz' is not valid: unknown region code(s) 'zz'",
+    ),
     (
         {"SPOTIFY_CHARTS_START_DATE": "20240301"},
         [],
@@ -193,4 +203,5 @@ def test_the_demo_command_names_a_data_folder_it_cannot_write(tmp_path, monkeypa
     monkeypatch.setenv("SPOTIFY_CHARTS_DATA_DIR", str(tmp_path / "a-file" / "data"))
     monkeypatch.setattr(cli.subprocess, "run", lambda *a, **k: pytest.fail("launched a run"))
     assert cli.main(["demo", "--start", "2024-01-01", "--end", "2024-01-02"]) == 2
-    assert capsys.readouterr().err == f"error: SPOTIFY_CHARTS_DATA_DIR: {tmp_path / 'a-file'} is a file, not a folder; set it to a folder this user can write\n"
+    problem = f"{tmp_path / 'a-file'} is a file, not a folder; set it to a folder this user can write"
+    assert capsys.readouterr().err == f"error: SPOTIFY_CHARTS_DATA_DIR: {problem}\n"
