@@ -35,6 +35,7 @@ from spotify_charts.snapshots.arrow_buffers import (
 )
 from spotify_charts.snapshots.files import decompress, load_json
 from spotify_charts.snapshots.rules import check_payload
+from spotify_charts.warehouses.schema import arrow_schema
 
 _ARTIST = pa.struct([("name", pa.string()), ("spotifyUri", pa.string())])
 _ENTRY = pa.struct(
@@ -74,41 +75,9 @@ _ENTRY = pa.struct(
 # Only what staging needs; everything else the service sends stays in the raw snapshot.
 PAYLOAD_SCHEMA = pa.schema([("entries", pa.list_(_ENTRY))])
 
-CHART_ENTRIES_SCHEMA = pa.schema(
-    [
-        ("chart_id", pa.string()),
-        ("chart_date", pa.date32()),
-        ("rank", pa.int32()),
-        ("track_id", pa.string()),
-        ("track_name", pa.string()),
-        ("artist_names", pa.string()),
-        ("streams", pa.int64()),
-        ("previous_rank", pa.int32()),
-        ("peak_rank", pa.int32()),
-        ("peak_date", pa.date32()),
-        ("appearances_on_chart", pa.int32()),
-        ("consecutive_appearances_on_chart", pa.int32()),
-        ("entry_status", pa.string()),
-        ("entry_rank", pa.int32()),
-        ("entry_date", pa.date32()),
-        ("release_date", pa.date32()),
-        ("label_names", pa.string()),
-        ("image_url", pa.string()),
-        ("source", pa.string()),
-        ("loaded_at", pa.timestamp("us", tz="UTC")),
-    ]
-)
-CHART_ENTRY_ARTISTS_SCHEMA = pa.schema(
-    [
-        ("chart_id", pa.string()),
-        ("chart_date", pa.date32()),
-        ("rank", pa.int32()),
-        ("track_id", pa.string()),
-        ("artist_position", pa.int32()),
-        ("artist_id", pa.string()),
-        ("artist_name", pa.string()),
-    ]
-)
+# The staging tables' columns are defined once, in warehouses/schema.py.
+CHART_ENTRIES_SCHEMA = arrow_schema("chart_entries")
+CHART_ENTRY_ARTISTS_SCHEMA = arrow_schema("chart_entry_artists")
 
 
 @dataclass(frozen=True)

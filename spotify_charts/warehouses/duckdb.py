@@ -12,7 +12,6 @@ import duckdb
 from spotify_charts.snapshots.arrow import ChartTables, concat_tables
 from spotify_charts.warehouses.base import (
     DUCKDB_ROW_GROUP_ROWS,
-    DUCKDB_TYPES,
     STAGING_SCHEMA,
     TABLES,
     Warehouse,
@@ -54,8 +53,8 @@ class DuckDBWarehouse(Warehouse):
 
     def ensure_tables(self, con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"create schema if not exists {STAGING_SCHEMA}")
-        for name, schema in TABLES.items():
-            con.execute(create_table_sql(name, schema, DUCKDB_TYPES))
+        for name in TABLES:
+            con.execute(create_table_sql(name, self.TARGET))
 
     def replace_charts(
         self, chart_ids: Sequence[str], start: dt.date, end: dt.date, batches: Iterable[ChartTables]

@@ -11,7 +11,6 @@ import pyarrow.csv as pa_csv
 
 from spotify_charts.snapshots.arrow import ChartTables
 from spotify_charts.warehouses.base import (
-    POSTGRES_TYPES,
     STAGING_SCHEMA,
     TABLES,
     Warehouse,
@@ -61,8 +60,8 @@ class PostgresWarehouse(Warehouse):
         inserted = 0
         with committed(con), con.cursor() as cur:
             cur.execute(f"create schema if not exists {STAGING_SCHEMA}")
-            for name, schema in TABLES.items():
-                cur.execute(create_table_sql(name, schema, POSTGRES_TYPES))
+            for name in TABLES:
+                cur.execute(create_table_sql(name, self.TARGET))
             tables = ", ".join(f"{STAGING_SCHEMA}.{name}" for name in TABLES)
             cur.execute(f"lock table {tables} in share row exclusive mode")
             for name in TABLES:

@@ -150,3 +150,18 @@ def test_the_pipeline_on_postgres_through_dagster(postgres_db, tmp_path, monkeyp
     shown = capfd.readouterr()
     events = "\n".join(str(event) for result in results for event in result.all_events)
     assert postgres_db.password not in events and postgres_db.password not in shown.out + shown.err
+
+
+def test_postgres_creates_exactly_the_staging_schemas_columns(postgres_db):
+    from spotify_charts.warehouses.schema import TABLES, TYPES
+
+    warehouse = postgres_db.warehouse()
+    warehouse.replace_charts(["regional-ee-daily"], dt.date(2025, 6, 1), dt.date(2025, 6, 1), [])
+    for table, columns in TABLES.items():
+        rows = warehouse.query(
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = 'staging' and table_name = ? order by ordinal_position",
+            [table],
+        )
+        expected = [(c.name, TYPES[c.type]["postgres"]) for c in columns]
+        assert [(r["column_name"], r["data_type"]) for r in rows] == expected
