@@ -40,6 +40,8 @@ def test_every_variable_named_anywhere_is_a_setting_and_documented():
     for path in [*(REPO / "spotify_charts").rglob("*.py"), REPO / "dbt" / "profiles.yml"]:
         named_in_code |= set(NAME.findall(path.read_text()))
     assert named_in_code == set(settings.BY_NAME)  # in the code, not in SETTINGS: fails here
+    deployment = [REPO / "Makefile", REPO / "Dockerfile", *(REPO / "terraform").glob("*.tf")]
+    assert set(NAME.findall("".join(p.read_text() for p in deployment))) <= set(settings.BY_NAME)
     assert documented == set(settings.BY_NAME)  # in the README, not in SETTINGS (or the reverse): fails here
 
 
