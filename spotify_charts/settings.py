@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from spotify_charts.regions import DEFAULT_REGIONS, RegionConfigError, parse_regions
+from spotify_charts.regions import DEFAULT_REGIONS, RegionConfigError, daily_alias, parse_regions
 
 
 class SettingError(ValueError):
@@ -401,7 +401,7 @@ class Values(Mapping[str, Any]):
 
     @property
     def aliases(self) -> list[str]:
-        return [f"regional-{code}-daily" for code in self[REGIONS]]
+        return [daily_alias(code) for code in self[REGIONS]]
 
 
 def get(setting: Setting | str, env: Mapping[str, str] | None = None) -> Any:
