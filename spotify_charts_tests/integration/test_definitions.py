@@ -25,20 +25,26 @@ DAILY_ASSETS = [
     "staging/chart_entry_artists",
 ]
 CONTRACT_TABLES = [f"marts/{name}" for name in DASHBOARD_TABLES]  # the one list, dashboard/data.py
+# the dbt group "core": the facts, and the dimensions with the helper models they stand on
+CORE_ASSETS = [
+    "intermediate/int_track_credits",
+    "intermediate/int_tracks__latest_entry",
+    "marts/bridge_song_artists",
+    "marts/dim_artists",
+    "marts/dim_charts",
+    "marts/dim_songs",
+    "marts/dim_tracks",
+    "marts/fct_chart_entries",
+    "marts/fct_chart_entry_artists",
+    "reference/regions",
+]
 ANALYTICS_ASSETS = sorted(
     [
         *CONTRACT_TABLES,
         "intermediate/int_chart_song_days",
         "intermediate/int_chart_song_debuts",
         "intermediate/int_chart_song_runs",
-        "intermediate/int_track_credits",
-        "intermediate/int_tracks__latest_entry",
-        "marts/bridge_song_artists",
-        "marts/dim_artists",
-        "marts/dim_charts",
-        "marts/dim_songs",
-        "marts/dim_tracks",
-        "reference/regions",
+        *(name for name in CORE_ASSETS if not name.startswith("marts/fct_")),
         "dashboard",
     ]
 )
@@ -62,6 +68,23 @@ def test_asset_graph_snapshot():
         # partitioned by chart date, except what rebuilds from all history; one run for any range
         assert (node.partitions_def is not None) == (key.to_user_string() in DAILY_ASSETS)
         assert node.backfill_policy == dg.BackfillPolicy.single_run()
+    # the groups are the layers, and lineage reads left to right through them, never back
+    layers = ["raw", "staging", "core", "analytics", "dashboard"]
+    groups = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
+    assert {name for name, group in groups.items() if group == "core"} == set(CORE_ASSETS)
+    assert {name for name, group in groups.items() if group == "analytics"} == {
+        *CONTRACT_TABLES, "intermediate/int_chart_song_days", "intermediate/int_chart_song_debuts",
+        "intermediate/int_chart_song_runs",
+    }  # fmt: skip
+    assert {groups["raw_chart_snapshots"], groups["staging/chart_entries"], groups["dashboard"]} == {
+        "raw", "staging", "dashboard"
+    }  # fmt: skip
+    assert groups["dbt_staging/stg_spotify__chart_entries"] == "staging"
+    for key in graph.get_all_asset_keys():
+        for parent in graph.get(key).parent_keys:
+            assert layers.index(groups[parent.to_user_string()]) <= layers.index(groups[key.to_user_string()]), (
+                f"{parent.to_user_string()} -> {key.to_user_string()}"
+            )
     # the dashboard stands on every contract table
     assert graph.get(dg.AssetKey("dashboard")).parent_keys == {dg.AssetKey(n.split("/")) for n in CONTRACT_TABLES}
     checks = {(key.asset_key.to_user_string(), key.name) for key in graph.asset_check_keys}

@@ -21,6 +21,7 @@ CAUTIOUS = ["--indirect-selection", "cautious"]
 DAILY_TAG = "daily"
 REGIONS_SEED = dg.AssetKey(["reference", "regions"])
 DAILY_SELECTION = f"tag:{DAILY_TAG}"
+CORE_GROUP = "core"
 
 
 class ChartsDbtTranslator(DagsterDbtTranslator):
@@ -46,7 +47,11 @@ class ChartsDbtTranslator(DagsterDbtTranslator):
         ).with_label("eager, any loaded dates")
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
-        return "dbt_" + dbt_resource_props["fqn"][1] if len(dbt_resource_props["fqn"]) > 2 else "dbt"
+        """The layer, named by the model's folder under dbt/models: staging, core or analytics. The
+        regions seed is reference data the dimensions use: core."""
+        if dbt_resource_props["resource_type"] == "seed":
+            return CORE_GROUP
+        return dbt_resource_props["fqn"][1]
 
 
 @dbt_assets(
