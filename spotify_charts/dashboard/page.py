@@ -25,6 +25,7 @@ from spotify_charts.dashboard.svg import (
     short,
     table,
 )
+from spotify_charts.regions import LARGE_MARKETS, region_of_alias
 
 PAGE_KEY = "dashboard/index.html"  # where the page is written in the file store
 
@@ -203,7 +204,8 @@ body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:
 header{background:#121417;color:#fff;padding:18px 28px}header h1{margin:0 0 4px;font-size:22px}
 header p{margin:0;color:#c9ced6}main{max-width:1240px;margin:0 auto;padding:12px 28px 40px}
 .banner{background:#fff3cd;border:1px solid #e0c26b;color:#5c4500;padding:10px 14px;border-radius:6px;margin:14px 0}
-label{font-weight:600;margin-right:8px}select{font-size:15px;padding:4px 8px}
+label{font-weight:600;margin-right:8px}select,input{font-size:15px;padding:4px 8px}
+#chart-filter{width:14em}#chart-filter:invalid{outline:2px solid #c2456b}
 h2{margin:22px 0 2px}.alias{font-size:14px;color:#68707c;font-weight:400}.range{margin:0;color:#48505c}
 h3{margin:26px 0 8px;border-bottom:2px solid #1db954;padding-bottom:4px}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:16px}.grid>*{min-width:0}
@@ -220,11 +222,74 @@ svg .axis{stroke:#9aa1ab}.empty{color:#68707c;font-style:italic}.note{color:#687
 
 _SCRIPT = """
 const select = document.getElementById('chart');
+const filter = document.getElementById('chart-filter');
 function show(id) {
   for (const s of document.querySelectorAll('section.chart')) s.hidden = s.dataset.chart !== id;
+  try { if (location.hash.slice(1) !== id) history.replaceState(null, '', '#' + id); } catch (e) {}  // a link to it
 }
-if (select) { select.addEventListener('change', () => show(select.value)); show(select.value); }
+function choose(id) { select.value = id; show(id); }
+// Typing narrows the list to the charts whose name or code contains the text; the first match is shown.
+function narrow() {
+  const words = filter.value.trim().toLowerCase();
+  let first = null, current = false;
+  for (const o of select.options) {
+    o.hidden = o.disabled = words !== '' && !o.dataset.search.includes(words);
+    if (!o.hidden) { first = first || o; current = current || o.selected; }
+  }
+  for (const g of select.querySelectorAll('optgroup')) g.hidden = ![...g.children].some(o => !o.hidden);
+  filter.setCustomValidity(first ? '' : 'no chart matches');
+  document.getElementById('chart-matches').textContent = words ? (first ? '' : 'No chart matches.') : '';
+  if (first && !current) choose(first.value);
+}
+if (select) {
+  select.addEventListener('change', () => show(select.value));
+  filter.addEventListener('input', narrow);
+  window.addEventListener('hashchange', () => {
+    const id = location.hash.slice(1);
+    if ([...select.options].some(o => o.value === id)) choose(id);
+  });
+  const wanted = location.hash.slice(1);
+  choose([...select.options].some(o => o.value === wanted) ? wanted : select.value);
+}
 """
+
+
+def _chart_picker(charts: list[ChartData]) -> str:
+    """The chart selector: one group per market size (global, 200-entry and 50-entry charts),
+    alphabetical within, plus a filter box, so 73 charts stay quick to find. Works offline."""
+    groups: dict[str, list[ChartData]] = {label: [] for label in _MARKET_GROUPS}
+    for chart in charts:
+        groups[_market_group(chart.chart_id)].append(chart)
+    options = []
+    for label, members in groups.items():
+        if not members:
+            continue
+        items = "".join(
+            f"<option value='{esc(c.chart_id)}' data-search='{esc(f'{c.region_name} {c.chart_id}'.lower())}'>"
+            f"{esc(c.region_name)} ({esc(c.chart_id)})</option>"
+            for c in sorted(members, key=lambda c: (c.region_name.lower(), c.chart_id))
+        )
+        options.append(f"<optgroup label='{esc(label)} ({len(members)})'>{items}</optgroup>")
+    return (
+        "<p class='picker'><label for='chart'>Chart</label>"
+        f"<select id='chart'>{''.join(options)}</select> "
+        f"<input type='search' id='chart-filter' placeholder='Find a chart ({len(charts)})' "
+        "aria-label='Find a chart by country or code' autocomplete='off'> "
+        "<span id='chart-matches' class='note' role='status'></span></p>"
+    )
+
+
+_MARKET_GROUPS = ("Global", "Top 200 markets", "Top 50 markets")  # by the size of the region's daily chart
+
+
+def _market_group(chart_id: str) -> str:
+    try:
+        region = region_of_alias(chart_id)
+    except ValueError:  # not a daily regional chart: with the small ones
+        return _MARKET_GROUPS[2]
+    if region == "global":
+        return _MARKET_GROUPS[0]
+    return _MARKET_GROUPS[1] if region in LARGE_MARKETS else _MARKET_GROUPS[2]
 
 
 def render(data: DashboardData, generated_at: dt.datetime) -> str:
@@ -238,10 +303,7 @@ def render(data: DashboardData, generated_at: dt.datetime) -> str:
     if data.charts:
         first, last = min(c.first_date for c in data.charts), max(c.last_date for c in data.charts)
         span = f"Chart dates loaded: {first} to {last}."
-        options = "".join(
-            f"<option value='{esc(c.chart_id)}'>{esc(c.region_name)} ({esc(c.chart_id)})</option>" for c in data.charts
-        )
-        picker = f"<p><label for='chart'>Chart</label><select id='chart'>{options}</select></p>"
+        picker = _chart_picker(data.charts)
         sections = "".join(_chart_section(c, i > 0) for i, c in enumerate(data.charts))
     else:
         span = "No chart dates loaded."

@@ -3,6 +3,7 @@ Chromium with no errors and no request to any host, and empty marts give a page,
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import re
@@ -16,6 +17,7 @@ from spotify_charts.dashboard import data as dashboard_data
 from spotify_charts.dashboard import page as dashboard
 from spotify_charts.dashboard import svg
 from spotify_charts.ingest import fetch_snapshots, load_staging
+from spotify_charts.regions import daily_alias, region_names
 from spotify_charts.sources.sample import SampleSource
 from spotify_charts.storage.local import LocalFileStore
 from spotify_charts.warehouses.duckdb import DuckDBWarehouse
@@ -266,3 +268,77 @@ def test_hostile_names_break_nothing_in_chromium(page, hostile_page):
     assert counts == [0, 2, 0]  # no image, no script but the page's own two, no link
     assert dialogs == [] and errors == []
     assert set(requests) == {page.as_uri(), hostile_page.as_uri()}  # the pages themselves, nothing else
+
+
+# --- all 73 charts ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def page_of_73(marts_warehouse, tmp_path_factory) -> Path:
+    """Every region's chart: the two built charts' tables under each of the 73 regions' aliases."""
+    built = dashboard_data.load(marts_warehouse.query, marts_warehouse.table_names("marts"))
+    charts = []
+    for i, (code, region_name) in enumerate(region_names().items()):
+        template = built.charts[i % len(built.charts)]
+        charts.append(dataclasses.replace(template, chart_id=daily_alias(code), region_name=region_name))
+    path = tmp_path_factory.mktemp("all") / "index.html"
+    path.write_text(dashboard.render(dashboard_data.DashboardData(charts, built.sources), NOW))
+    return path
+
+
+def visible_chart(tab) -> str:
+    return tab.locator("section.chart:not([hidden])").get_attribute("data-chart")
+
+
+def test_the_selector_at_73_charts_groups_filters_and_switches(page_of_73):
+    from playwright.sync_api import sync_playwright
+
+    assert page_of_73.stat().st_size < 5_000_000
+    requests, errors = [], []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
+        tab = browser.new_page(viewport={"width": 1366, "height": 900})
+        tab.on("request", lambda r: requests.append(r.url))
+        tab.on("pageerror", lambda e: errors.append(str(e)))
+        tab.goto(page_of_73.as_uri())
+        groups = tab.locator("#chart optgroup").evaluate_all(
+            "gs => gs.map(g => [g.label, g.querySelectorAll('option').length])"
+        )
+        assert groups == [["Global (1)", 1], ["Top 200 markets (22)", 22], ["Top 50 markets (50)", 50]]
+        first_large = tab.locator("#chart optgroup").nth(1).locator("option").first.text_content()
+        assert first_large == "Argentina (regional-ar-daily)"  # alphabetical within a group
+        assert visible_chart(tab) == "regional-global-daily"
+        assert tab.locator("section.chart").count() == 73
+
+        tab.select_option("#chart", "regional-jp-daily")  # switching
+        assert visible_chart(tab) == "regional-jp-daily"
+        assert tab.locator("section.chart:not([hidden]) figure.plot svg .mark").count() > 0
+
+        tab.fill("#chart-filter", "eston")  # finding: the only match is shown at once
+        assert tab.locator("#chart option:not([hidden])").all_text_contents() == ["Estonia (regional-ee-daily)"]
+        assert visible_chart(tab) == "regional-ee-daily" and tab.input_value("#chart") == "regional-ee-daily"
+        assert tab.locator("#chart optgroup:not([hidden])").count() == 1
+        tab.fill("#chart-filter", "united")
+        assert tab.locator("#chart option:not([hidden])").all_text_contents() == [
+            "United Kingdom (regional-gb-daily)",
+            "United States (regional-us-daily)",
+            "United Arab Emirates (regional-ae-daily)",
+        ]
+        assert visible_chart(tab) == "regional-gb-daily"
+        tab.select_option("#chart", "regional-ae-daily")
+        assert visible_chart(tab) == "regional-ae-daily"
+        tab.fill("#chart-filter", "-br-")  # by chart code too
+        assert visible_chart(tab) == "regional-br-daily"
+        tab.fill("#chart-filter", "atlantis")  # nothing matches: says so, and keeps the chart shown
+        assert tab.text_content("#chart-matches") == "No chart matches."
+        assert visible_chart(tab) == "regional-br-daily"
+        tab.fill("#chart-filter", "")
+        assert tab.locator("#chart option:not([hidden])").count() == 73
+        assert tab.evaluate("location.hash") == "#regional-br-daily"
+
+        tab.goto(page_of_73.as_uri() + "#regional-mx-daily")  # a link to one chart opens it
+        tab.reload()
+        assert visible_chart(tab) == "regional-mx-daily"
+        browser.close()
+    assert errors == []
+    assert {url.split("#")[0] for url in requests} == {page_of_73.as_uri()}
