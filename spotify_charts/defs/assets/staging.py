@@ -57,7 +57,7 @@ def staging_chart_tables(
     dates = partition_dates(context)
     with permanent_failures_not_retried():  # a bad snapshot fails once; a dropped connection is retried
         report = load_staging(
-            file_store.get_store(), warehouse.get_warehouse(), aliases, dates, default_source=chart_source.source
+            file_store.get_store(), warehouse.get_warehouse(), aliases, dates, default_source=chart_source.source_name()
         )
     context.log.info(
         f"loaded {report.entry_rows} chart entries from {report.snapshots} snapshots of {len(report.charts)} charts"
