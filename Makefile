@@ -13,7 +13,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 START ?=
 END ?=
-# The image `make build` builds and compose.yaml runs (SPOTIFY_CHARTS_IMAGE there).
+# The image `make build` builds and compose.yaml runs (CHARTS_IMAGE there).
 IMAGE ?= spotify-charts:local
 WEB_PORT ?= 3000
 
@@ -82,7 +82,7 @@ build:
 
 up:
 	@docker compose version >/dev/null 2>&1 || { echo "make up needs Docker with the compose plugin"; exit 1; }
-	SPOTIFY_CHARTS_IMAGE=$(IMAGE) DAGSTER_WEBSERVER_PORT=$(WEB_PORT) docker compose up --detach --wait
+	CHARTS_IMAGE=$(IMAGE) DAGSTER_WEBSERVER_PORT=$(WEB_PORT) docker compose up --detach --wait
 	@echo "Dagster UI: http://localhost:$(WEB_PORT)  (logs: docker compose logs -f; stop: make down)"
 
 # Stops and removes the containers; the volumes (instance, warehouse, raw snapshots) stay.
