@@ -217,7 +217,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SPOTIFY_CHARTS_PG_USER", "postgres", "its user"),
     Setting("SPOTIFY_CHARTS_PG_PASSWORD", "", "its password", secret=True, default_text="empty"),
     Setting("SPOTIFY_CHARTS_PG_DATABASE", "spotify_charts", "its database"),
-    Setting("SPOTIFY_CHARTS_REDSHIFT_HOST", None, "the `redshift` warehouse's endpoint (TLS required)"),
+    Setting(
+        "SPOTIFY_CHARTS_REDSHIFT_HOST",
+        None,
+        "the `redshift` warehouse's endpoint (TLS that verifies the server's certificate and name, `verify-full`)",
+    ),
     Setting("SPOTIFY_CHARTS_REDSHIFT_PORT", "5439", "its port", _integer(1, 65535)),
     Setting("SPOTIFY_CHARTS_REDSHIFT_USER", "spotify_charts", "the pipeline's own database user (never the admin)"),
     Setting("SPOTIFY_CHARTS_REDSHIFT_PASSWORD", "", "that user's password", secret=True, default_text="empty"),
@@ -226,6 +230,12 @@ SETTINGS: tuple[Setting, ...] = (
         "SPOTIFY_CHARTS_REDSHIFT_IAM_ROLE",
         None,
         "ARN of the IAM role Redshift assumes to COPY the loader's Parquet files from the bucket (`SPOTIFY_CHARTS_S3_BUCKET` is required with `redshift`)",
+    ),
+    Setting(
+        "SPOTIFY_CHARTS_REDSHIFT_CA_BUNDLE",
+        None,
+        "the CA bundle (PEM file) the loader verifies Redshift's certificate against; dbt's `redshift` target verifies against the same bundle inside its driver",
+        default_text="AWS's bundle shipped with `redshift_connector`",
     ),
     # --- keeping current
     Setting(

@@ -24,7 +24,6 @@ locals {
     DAGSTER_PG_USER             = local.dagster_user
     DAGSTER_COMPUTE_LOGS_BUCKET = aws_s3_bucket.charts.bucket
     DAGSTER_COMPUTE_LOGS_PREFIX = trimsuffix(local.logs_prefix, "/")
-    DAGSTER_MAX_CONCURRENT_RUNS = tostring(var.max_concurrent_runs)
     AWS_REGION                  = local.region
   }
   instance_secrets = {
@@ -32,15 +31,16 @@ locals {
   }
 
   # The pipeline's settings (README, Configuration) for the code server and the runs.
-  warehouse_environment = local.redshift ? {
-    SPOTIFY_CHARTS_REDSHIFT_HOST     = aws_redshiftserverless_workgroup.warehouse[0].endpoint[0].address
-    SPOTIFY_CHARTS_REDSHIFT_PORT     = tostring(aws_redshiftserverless_workgroup.warehouse[0].endpoint[0].port)
+  redshift_environment = {
+    SPOTIFY_CHARTS_REDSHIFT_HOST     = one(aws_redshiftserverless_workgroup.warehouse[*].endpoint[0].address)
+    SPOTIFY_CHARTS_REDSHIFT_PORT     = "5439"
     SPOTIFY_CHARTS_REDSHIFT_USER     = local.redshift_user
     SPOTIFY_CHARTS_REDSHIFT_DATABASE = local.redshift_database
-    SPOTIFY_CHARTS_REDSHIFT_IAM_ROLE = aws_iam_role.redshift_copy[0].arn
-    } : {
+    SPOTIFY_CHARTS_REDSHIFT_IAM_ROLE = one(aws_iam_role.redshift_copy[*].arn)
+  }
+  postgres_environment = {
     SPOTIFY_CHARTS_PG_HOST     = aws_db_instance.instance.address
-    SPOTIFY_CHARTS_PG_PORT     = tostring(aws_db_instance.instance.port)
+    SPOTIFY_CHARTS_PG_PORT     = "5432"
     SPOTIFY_CHARTS_PG_USER     = local.postgres_user
     SPOTIFY_CHARTS_PG_DATABASE = local.postgres_warehouse
   }
@@ -50,29 +50,38 @@ locals {
     SPOTIFY_CHARTS_S3_PREFIX = var.s3_prefix
     SPOTIFY_CHARTS_WAREHOUSE = var.warehouse
     AWS_REGION               = local.region
-  }, local.warehouse_environment)
-  pipeline_secrets = merge(local.instance_secrets, {
-    SPOTIFY_CLIENT_ID                                                                    = "${aws_secretsmanager_secret.spotify.arn}:SPOTIFY_CLIENT_ID::"
-    SPOTIFY_CLIENT_SECRET                                                                = "${aws_secretsmanager_secret.spotify.arn}:SPOTIFY_CLIENT_SECRET::"
-    SPOTIFY_REFRESH_TOKEN                                                                = "${aws_secretsmanager_secret.spotify.arn}:SPOTIFY_REFRESH_TOKEN::"
-    SPOTIFY_CHARTS_ALERT_WEBHOOK                                                         = "${aws_secretsmanager_secret.alert_webhook.arn}:SPOTIFY_CHARTS_ALERT_WEBHOOK::"
-    (local.redshift ? "SPOTIFY_CHARTS_REDSHIFT_PASSWORD" : "SPOTIFY_CHARTS_PG_PASSWORD") = "${aws_secretsmanager_secret.warehouse_user.arn}:password::"
-  })
+  }, local.redshift ? tomap(local.redshift_environment) : tomap(local.postgres_environment))
+  # Both warehouse password names get the pipeline user's password; the warehouse not in use
+  # ignores its own.
+  pipeline_secrets = {
+    DAGSTER_PG_PASSWORD              = "${aws_secretsmanager_secret.dagster_user.arn}:password::"
+    SPOTIFY_CLIENT_ID                = "${aws_secretsmanager_secret.spotify.arn}:SPOTIFY_CLIENT_ID::"
+    SPOTIFY_CLIENT_SECRET            = "${aws_secretsmanager_secret.spotify.arn}:SPOTIFY_CLIENT_SECRET::"
+    SPOTIFY_REFRESH_TOKEN            = "${aws_secretsmanager_secret.spotify.arn}:SPOTIFY_REFRESH_TOKEN::"
+    SPOTIFY_CHARTS_ALERT_WEBHOOK     = "${aws_secretsmanager_secret.alert_webhook.arn}:SPOTIFY_CHARTS_ALERT_WEBHOOK::"
+    SPOTIFY_CHARTS_REDSHIFT_PASSWORD = "${aws_secretsmanager_secret.warehouse_user.arn}:password::"
+    SPOTIFY_CHARTS_PG_PASSWORD       = "${aws_secretsmanager_secret.warehouse_user.arn}:password::"
+  }
 
   # The admin secrets, injected into the bootstrap task only.
   bootstrap_secrets = merge({
     RDS_ADMIN_PASSWORD = "${aws_db_instance.instance.master_user_secret[0].secret_arn}:password::"
-    }, local.redshift ? {
-    REDSHIFT_ADMIN_PASSWORD = "${aws_redshiftserverless_namespace.warehouse[0].admin_password_secret_arn}:password::"
-  } : {})
+    }, {
+    for name, arn in { REDSHIFT_ADMIN_PASSWORD = one(aws_redshiftserverless_namespace.warehouse[*].admin_password_secret_arn) } :
+    name => "${arn}:password::" if local.redshift
+  })
 
-  # Every secret the service and run task definitions inject: the execution role may read these
-  # and no other (the secret ARN is the valueFrom up to its JSON key).
-  injected_secret_arns = distinct([
-    for value in values(merge(local.instance_secrets, local.pipeline_secrets)) : regex("^(arn:[^:]+:secretsmanager:[^:]+:[^:]+:secret:[^:]+)", value)[0]
-  ])
-  bootstrap_secret_arns = distinct([
-    for value in values(local.bootstrap_secrets) : regex("^(arn:[^:]+:secretsmanager:[^:]+:[^:]+:secret:[^:]+)", value)[0]
+  # Every secret the service and run task definitions inject (the secrets above): the execution
+  # role may read these and no other. The tests check the two lists against the task definitions.
+  injected_secret_arns = [
+    aws_secretsmanager_secret.dagster_user.arn,
+    aws_secretsmanager_secret.spotify.arn,
+    aws_secretsmanager_secret.alert_webhook.arn,
+    aws_secretsmanager_secret.warehouse_user.arn,
+  ]
+  bootstrap_secret_arns = compact([
+    aws_db_instance.instance.master_user_secret[0].secret_arn,
+    one(aws_redshiftserverless_namespace.warehouse[*].admin_password_secret_arn),
   ])
 
   log_configuration = {
@@ -208,9 +217,14 @@ data "aws_iam_policy_document" "execution" {
     resources = [aws_ecr_repository.dagster.arn]
   }
   statement {
-    sid       = "WriteTheLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = [for role in ["webserver", "daemon", "code", "run"] : "${aws_cloudwatch_log_group.dagster[role].arn}:*"]
+    sid     = "WriteTheLogs"
+    actions = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = [
+      "${aws_cloudwatch_log_group.dagster["webserver"].arn}:*",
+      "${aws_cloudwatch_log_group.dagster["daemon"].arn}:*",
+      "${aws_cloudwatch_log_group.dagster["code"].arn}:*",
+      "${aws_cloudwatch_log_group.dagster["run"].arn}:*",
+    ]
   }
   statement {
     sid       = "ReadTheInjectedSecrets"

@@ -159,12 +159,6 @@ variable "run_memory" {
   default     = 4096
 }
 
-variable "max_concurrent_runs" {
-  description = "Runs the daemon starts at once (each is a Fargate task)."
-  type        = number
-  default     = 4
-}
-
 variable "log_retention_days" {
   description = "Days the CloudWatch log groups of the services and runs keep their events."
   type        = number

@@ -173,11 +173,19 @@ class RedshiftWarehouseResource(WarehouseResource):
     password: str = ""
     database: str = "spotify_charts"
     iam_role: str
+    ca_bundle: str | None = None
     loads: S3FileStoreResource
 
     def get_warehouse(self) -> RedshiftWarehouse:
         return RedshiftWarehouse(
-            self.host, self.port, self.user, self.password, self.database, self.loads.get_store(), self.iam_role
+            self.host,
+            self.port,
+            self.user,
+            self.password,
+            self.database,
+            self.loads.get_store(),
+            self.iam_role,
+            ca_bundle=self.ca_bundle,
         )
 
 
@@ -235,6 +243,7 @@ def _warehouse(env: Mapping[str, str], data_dir: str) -> WarehouseResource:
             password=_setting(env, "SPOTIFY_CHARTS_REDSHIFT_PASSWORD", ""),
             database=_setting(env, "SPOTIFY_CHARTS_REDSHIFT_DATABASE", "spotify_charts"),
             iam_role=dg.EnvVar("SPOTIFY_CHARTS_REDSHIFT_IAM_ROLE"),
+            ca_bundle=_setting(env, "SPOTIFY_CHARTS_REDSHIFT_CA_BUNDLE", None),
             loads=_file_store(env),
         )
     raise ValueError(f"SPOTIFY_CHARTS_WAREHOUSE={kind!r} is not supported; valid: duckdb, postgres, redshift")

@@ -30,8 +30,18 @@ class PostgresWarehouse(Warehouse):
     TARGET = "postgres"  # the dbt target, and the prefix of its settings (dbt/profiles.yml)
     SETTINGS = "SPOTIFY_CHARTS_PG_"
 
-    def __init__(self, host: str, port: int, user: str, password: str, database: str, sslmode: str = "prefer"):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        user: str,
+        password: str,
+        database: str,
+        sslmode: str = "prefer",
+        sslrootcert: str | None = None,
+    ):
         self.host, self.port, self.user, self.database, self.sslmode = host, int(port), user, database, sslmode
+        self.sslrootcert = sslrootcert  # the CA bundle a `verify-full` connection checks the server against
         self._password = password
 
     def __repr__(self) -> str:  # never the password
@@ -48,6 +58,7 @@ class PostgresWarehouse(Warehouse):
                 password=self._password,
                 dbname=self.database,
                 sslmode=self.sslmode,
+                **({"sslrootcert": self.sslrootcert} if self.sslrootcert else {}),
                 connect_timeout=15,
                 application_name="spotify-charts",
             )
