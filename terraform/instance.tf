@@ -112,7 +112,7 @@ resource "aws_db_instance" "instance" {
 resource "aws_secretsmanager_secret_rotation" "rds_admin" {
   secret_id = aws_db_instance.instance.master_user_secret[0].secret_arn
   rotation_rules {
-    automatically_after_days = var.admin_password_rotation_days
+    automatically_after_days = var.admin_rotation_days
   }
 }
 

@@ -183,7 +183,7 @@ variable "instance_multi_az" {
   default     = false
 }
 
-variable "admin_password_rotation_days" {
+variable "admin_rotation_days" {
   description = "Days between rotations of the RDS admin password Secrets Manager manages (only the bootstrap task uses it)."
   type        = number
   default     = 30
