@@ -160,6 +160,7 @@ def ecs_deployment(s3_bucket, s3_endpoint, monkeypatch):
     monkeypatch.setenv("AWS_REGION", REGION)
     ec2 = boto3.client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.40.0.0/16")["Vpc"]["VpcId"]
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})  # as network.tf
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.40.0.0/20")["Subnet"]["SubnetId"]
     group = ec2.create_security_group(GroupName=f"{NAME}-tasks", Description="tasks", VpcId=vpc)["GroupId"]
     boto3.client("logs").create_log_group(logGroupName=f"/{NAME}/run")
@@ -180,6 +181,7 @@ def ecs_deployment(s3_bucket, s3_endpoint, monkeypatch):
                 "name": container,
                 "image": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{NAME}:test",
                 "essential": True,
+                "memory": 4096,  # moto sums the containers' memory (Fargate reads the task's)
                 "logConfiguration": {"logDriver": "awslogs", "options": {
                     "awslogs-group": f"/{NAME}/{container}", "awslogs-region": REGION, "awslogs-stream-prefix": container}},
             }],
