@@ -195,11 +195,18 @@ def ecs_deployment(s3_bucket, s3_endpoint, monkeypatch):
             "subnet": subnet, "group": group, "bucket": s3_bucket}  # fmt: skip
 
 
-def ecs_recorder(launcher) -> list[tuple[str, dict]]:
+def ecs_recorder() -> list[tuple[str, dict]]:
+    """Record the ECS, EC2 and Logs calls of every client created from now on (the launcher makes
+    its clients, and its first call, when the instance first builds it)."""
     calls: list[tuple[str, dict]] = []
-    for client in (launcher.ecs, launcher.ec2.meta.client, launcher.logs):
-        prefix = client.meta.service_model.endpoint_prefix
-        client.meta.events.register("provide-client-params.*", lambda params, model, p=prefix, **_: calls.append((f"{p}:{model.name}", dict(params))))
+
+    def record(params, model, **_) -> None:
+        prefix = model.service_model.endpoint_prefix
+        if prefix in ("ecs", "ec2", "logs"):
+            calls.append((f"{prefix}:{model.name}", dict(params)))
+
+    boto3.setup_default_session()
+    boto3.DEFAULT_SESSION.events.register("provide-client-params.*", record)
     return calls
 
 
@@ -256,10 +263,10 @@ def test_the_dagster_role_allows_what_ecs_run_launcher_calls(tf, ecs_deployment,
 
     with task_metadata(deployment["cluster"], deployment["daemon_task"]) as metadata_uri:
         monkeypatch.setenv("ECS_CONTAINER_METADATA_URI_V4", metadata_uri)
+        calls = ecs_recorder()
         with dg.DagsterInstance.from_config(str(home)) as instance:
             launcher = instance.run_launcher
             assert type(launcher).__name__ == "EcsRunLauncher"
-            calls = ecs_recorder(launcher)
             origin = LoadableTargetOrigin(module_name="spotify_charts.definitions", working_directory=str(REPO))
             with in_process_test_workspace(instance, origin) as workspace:
                 location = workspace.code_locations[0]
@@ -271,11 +278,14 @@ def test_the_dagster_role_allows_what_ecs_run_launcher_calls(tf, ecs_deployment,
                 )  # fmt: skip
                 launcher.launch_run(LaunchRunContext(dagster_run=run, workspace=workspace))
                 run = instance.get_run_by_id(run.run_id)
-                launcher.check_run_worker_health(run)
+                assert launcher.check_run_worker_health(run).status.value == "RUNNING"
                 assert launcher.terminate(run.run_id) is True
+                # a task that stopped: the launcher reads its last log lines for the failure message
+                launcher.check_run_worker_health(instance.get_run_by_id(run.run_id))
 
     names = [name for name, _ in calls]
-    assert {"ecs:RunTask", "ecs:DescribeTasks", "ecs:StopTask", "ec2:DescribeNetworkInterfaces"} <= set(names)
+    assert set(names) == {"ecs:DescribeTaskDefinition", "ecs:RunTask", "ecs:DescribeTasks", "ecs:StopTask",
+                          "ec2:DescribeNetworkInterfaces"}  # fmt: skip
     (run_task,) = [params for name, params in calls if name == "ecs:RunTask"]
     # the run's task: the run task definition, the daemon's network, sized by the run's tags
     assert run_task["taskDefinition"] == deployment["run_definition"] and run_task["cluster"] == deployment["cluster"]
@@ -292,6 +302,13 @@ def test_the_dagster_role_allows_what_ecs_run_launcher_calls(tf, ecs_deployment,
     statements = policy(tf, "dagster")
     for call in iam_calls(calls, registered):
         assert allowed(statements, call, resolve), call
+    # One call moto cannot provoke (its stopped tasks report no failed container): for a run
+    # whose task failed, dagster_aws.ecs.utils.get_task_logs reads the task's log stream,
+    # "{awslogs-stream-prefix}/{container}/{task id}" in the run task definition's log group.
+    stream = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/{NAME}/run:log-stream:run/run/0123456789abcdef"
+    assert allowed(statements, Call("logs:GetLogEvents", stream), resolve)
+    assert tf["locals"]["log_configuration"].count("awslogs-stream-prefix = role") == 1
+
     # and what it may not do: start another task definition, or pass another role
     other = Call("ecs:RunTask", f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/{NAME}-bootstrap:1", (("ecs:cluster", deployment["cluster"]),))
     assert not allowed(statements, other, resolve)
