@@ -57,7 +57,11 @@ def new_password(length: int = 40) -> str:
     alphabet = string.ascii_letters + string.digits
     while True:
         password = "".join(secrets.choice(alphabet) for _ in range(length))
-        if any(c.islower() for c in password) and any(c.isupper() for c in password) and any(c.isdigit() for c in password):
+        if (
+            any(c.islower() for c in password)
+            and any(c.isupper() for c in password)
+            and any(c.isdigit() for c in password)
+        ):
             return password
 
 
@@ -105,6 +109,16 @@ def postgres_warehouse_statements(user: str) -> list[Statement]:
     return statements
 
 
+def database_for(database: str, user: str) -> list[Statement]:
+    """A database the pipeline's user may connect to, and nobody else but the admin; it may not
+    create schemas there (its own are made for it)."""
+    database, user = identifier(database), identifier(user)
+    return [
+        (f"revoke all on database {database} from public", []),
+        (f"grant connect on database {database} to {user}", []),
+    ]
+
+
 def database_owned_by(database: str, owner: str, admin: str) -> list[Statement]:
     """A database only `owner` (and the admin) may connect to; the admin must be a member of the
     owner to hand it over (RDS's admin is no superuser)."""
@@ -145,7 +159,9 @@ class Database:
 
 
 def _role_exists(cur, user: str, redshift: bool) -> bool:
-    cur.execute("select 1 from pg_user where usename = %s" if redshift else "select 1 from pg_roles where rolname = %s", [user])
+    cur.execute(
+        "select 1 from pg_user where usename = %s" if redshift else "select 1 from pg_roles where rolname = %s", [user]
+    )
     return bool(cur.fetchall())
 
 
@@ -172,8 +188,9 @@ def bootstrap_redshift(db: Database, user: str, store_password: Callable[[str, s
 def bootstrap_postgres_user(
     db: Database, user: str, database: str, store_password: Callable[[str, str], None], schemas: bool
 ) -> None:
-    """Create (or set a new password for) a PostgreSQL user owning `database` (created when
-    missing); with `schemas`, also the pipeline's schemas inside it, owned by the user."""
+    """Create (or set a new password for) a PostgreSQL user and `database` (created when missing):
+    Dagster's user owns its database; with `schemas`, the pipeline's user only connects to it and
+    owns the pipeline's schemas inside it."""
     if identifier(user) == db.admin:
         raise ValueError(f"the user {user!r} must not be the admin")
     password = new_password()
@@ -187,7 +204,7 @@ def bootstrap_postgres_user(
         con.autocommit = False
         with con.cursor() as cur:
             _run(cur, postgres_role_statements(user, password, _role_exists(cur, user, redshift=False)))
-            _run(cur, database_owned_by(database, user, db.admin))
+            _run(cur, database_for(database, user) if schemas else database_owned_by(database, user, db.admin))
         con.commit()
     finally:
         con.close()
@@ -267,7 +284,9 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         # RDS's certificate authority is not in the image: the admin connection to RDS encrypts
         # (RDS forces TLS) but cannot verify the server; Redshift's is verified (verify-full).
         rds = Database(args.rds_host, 5432, args.dagster_database, args.rds_admin, env["RDS_ADMIN_PASSWORD"], "require")
-        bootstrap_postgres_user(rds, args.dagster_user, args.dagster_database, secret_writer(client, args.dagster_secret), schemas=False)
+        bootstrap_postgres_user(
+            rds, args.dagster_user, args.dagster_database, secret_writer(client, args.dagster_secret), schemas=False
+        )
         print(f"Dagster's user {args.dagster_user} owns database {args.dagster_database}")
         if args.warehouse == "redshift":
             redshift = Database(
@@ -277,7 +296,11 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
             bootstrap_redshift(redshift, args.warehouse_user, secret_writer(client, args.warehouse_secret))
         else:
             bootstrap_postgres_user(
-                rds, args.warehouse_user, args.warehouse_database, secret_writer(client, args.warehouse_secret), schemas=True
+                rds,
+                args.warehouse_user,
+                args.warehouse_database,
+                secret_writer(client, args.warehouse_secret),
+                schemas=True,
             )
         print(f"the pipeline's {args.warehouse} user {args.warehouse_user} owns schemas {', '.join(WAREHOUSE_SCHEMAS)}")
         return 0

@@ -55,6 +55,15 @@ class Warehouse(ABC):
         """The tables and views in a schema (empty when the schema does not exist)."""
 
 
+def ensure_schema(cur, name: str) -> None:
+    """Create the schema unless it exists. Not CREATE SCHEMA IF NOT EXISTS: that needs the right to
+    create schemas in the database even when the schema exists, and the pipeline's own database
+    user (terraform/, the bootstrap task) owns its schemas but may create no others."""
+    cur.execute("select 1 from pg_namespace where nspname = %s", [name])
+    if not cur.fetchall():
+        cur.execute(f"create schema {name}")
+
+
 def create_table_sql(name: str, schema: pa.Schema, types: dict) -> str:
     columns = ",\n    ".join(f"{field.name} {types[field.type]}" for field in schema)
     return f"create table if not exists {STAGING_SCHEMA}.{name} (\n    {columns}\n)"

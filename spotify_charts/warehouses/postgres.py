@@ -18,6 +18,7 @@ from spotify_charts.warehouses.base import (
     check_rows_in_scope,
     committed,
     create_table_sql,
+    ensure_schema,
 )
 
 
@@ -72,7 +73,7 @@ class PostgresWarehouse(Warehouse):
         con = self.connect()
         inserted = 0
         with committed(con), con.cursor() as cur:
-            cur.execute(f"create schema if not exists {STAGING_SCHEMA}")
+            ensure_schema(cur, STAGING_SCHEMA)
             for name, schema in TABLES.items():
                 cur.execute(create_table_sql(name, schema, POSTGRES_TYPES))
             tables = ", ".join(f"{STAGING_SCHEMA}.{name}" for name in TABLES)

@@ -21,6 +21,7 @@ from spotify_charts.warehouses.base import (
     check_rows_in_scope,
     committed,
     create_table_sql,
+    ensure_schema,
 )
 from spotify_charts.warehouses.postgres import PostgresWarehouse
 
@@ -78,11 +79,7 @@ class RedshiftWarehouse(PostgresWarehouse):
                 inserted += batch.entries.num_rows
             con = self.connect()
             with committed(con), con.cursor() as cur:
-                # The pipeline's user owns the schema the bootstrap created and may not create
-                # schemas in the database; CREATE SCHEMA IF NOT EXISTS checks that right first.
-                cur.execute("select 1 from pg_namespace where nspname = %s", [STAGING_SCHEMA])
-                if not cur.fetchall():
-                    cur.execute(f"create schema {STAGING_SCHEMA}")
+                ensure_schema(cur, STAGING_SCHEMA)
                 for name, schema in TABLES.items():
                     cur.execute(create_table_sql(name, schema, REDSHIFT_TYPES))
                 # Redshift's LOCK is exclusive: a second load of the same tables waits for this one.

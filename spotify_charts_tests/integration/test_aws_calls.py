@@ -25,7 +25,18 @@ from spotify_charts.storage.local import LocalFileStore
 from spotify_charts.storage.s3 import S3FileStore
 from spotify_charts_tests.support.helpers import REPO
 from spotify_charts_tests.support.redshift import Connection, RecordedRedshift
-from spotify_charts_tests.support.terraform import ACCOUNT, NAME, PREFIX, REGION, Call, Resolver, allowed, arns, load_terraform, policy
+from spotify_charts_tests.support.terraform import (
+    ACCOUNT,
+    NAME,
+    PREFIX,
+    REGION,
+    Call,
+    Resolver,
+    allowed,
+    arns,
+    load_terraform,
+    policy,
+)
 
 ALIASES = ["regional-global-daily", "regional-ee-daily"]
 DATES = [dt.date(2025, 6, 1) + dt.timedelta(days=i) for i in range(2)]
@@ -113,7 +124,9 @@ def test_a_redshift_load_is_allowed_to_delete_its_files_and_nothing_else(tf, s3_
     raw_snapshot = f"arn:aws:s3:::{s3_bucket}/{PREFIX}/raw/spotify-charts/regional-ee-daily/2025-06-01.json.gz"
     for role in ("pipeline", "redshift_copy", "dagster"):
         assert not allowed(policy(tf, role), Call("s3:DeleteObject", raw_snapshot), resolve), role
-        assert not allowed(policy(tf, role), Call("s3:DeleteObject", f"arn:aws:s3:::{s3_bucket}/staging-loads/x"), resolve)
+        assert not allowed(
+            policy(tf, role), Call("s3:DeleteObject", f"arn:aws:s3:::{s3_bucket}/staging-loads/x"), resolve
+        )
     assert not allowed(policy(tf, "redshift_copy"), Call("s3:GetObject", raw_snapshot), resolve)
     listing_raw = Call("s3:ListBucket", f"arn:aws:s3:::{s3_bucket}", (("s3:prefix", f"{PREFIX}/raw/"),))
     assert not allowed(policy(tf, "redshift_copy"), listing_raw, resolve)
@@ -142,7 +155,9 @@ class _TaskMetadata(BaseHTTPRequestHandler):
 
 @contextmanager
 def task_metadata(cluster: str, task_arn: str) -> Iterator[str]:
-    handler = type("Metadata", (_TaskMetadata,), {"answer": {"Cluster": cluster, "TaskARN": task_arn, "Name": "daemon"}})
+    handler = type(
+        "Metadata", (_TaskMetadata,), {"answer": {"Cluster": cluster, "TaskARN": task_arn, "Name": "daemon"}}
+    )
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
@@ -183,14 +198,17 @@ def ecs_deployment(s3_bucket, s3_endpoint, monkeypatch):
                 "essential": True,
                 "memory": 4096,  # moto sums the containers' memory (Fargate reads the task's)
                 "logConfiguration": {"logDriver": "awslogs", "options": {
-                    "awslogs-group": f"/{NAME}/{container}", "awslogs-region": REGION, "awslogs-stream-prefix": container}},
+                    "awslogs-group": f"/{NAME}/{container}", "awslogs-region": REGION,
+                    "awslogs-stream-prefix": container}},
             }],
         )["taskDefinition"]["taskDefinitionArn"]  # fmt: skip
 
     run_definition = register(f"{NAME}-run", "run")
     daemon_definition = register(f"{NAME}-daemon", "daemon")
     network = {"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group], "assignPublicIp": "DISABLED"}}
-    daemon = ecs.run_task(cluster=cluster, taskDefinition=daemon_definition, launchType="FARGATE", networkConfiguration=network)
+    daemon = ecs.run_task(
+        cluster=cluster, taskDefinition=daemon_definition, launchType="FARGATE", networkConfiguration=network
+    )
     return {"cluster": cluster, "run_definition": run_definition, "daemon_task": daemon["tasks"][0]["taskArn"],
             "subnet": subnet, "group": group, "bucket": s3_bucket}  # fmt: skip
 
@@ -223,12 +241,20 @@ def iam_calls(calls: list[tuple[str, dict]], registered: dict[str, dict]) -> lis
             out.append(Call(action, params["taskDefinition"], (("ecs:cluster", params["cluster"]),)))
             if params.get("tags"):
                 out.append(Call("ecs:TagResource", tasks + "new", (("ecs:CreateAction", "RunTask"),)))
-            out.extend(Call("iam:PassRole", definition[k], (("iam:PassedToService", "ecs-tasks.amazonaws.com"),)) for k in ("taskRoleArn", "executionRoleArn"))
+            out.extend(
+                Call("iam:PassRole", definition[k], (("iam:PassedToService", "ecs-tasks.amazonaws.com"),))
+                for k in ("taskRoleArn", "executionRoleArn")
+            )
         elif operation in ("DescribeTasks", "StopTask"):
             for task in params.get("tasks", [params.get("task")]):
                 out.append(Call(action, task))
         elif operation == "GetLogEvents":
-            out.append(Call(action, f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{params['logGroupName']}:log-stream:{params['logStreamName']}"))
+            out.append(
+                Call(
+                    action,
+                    f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{params['logGroupName']}:log-stream:{params['logStreamName']}",
+                )
+            )
         else:  # DescribeTaskDefinition, DescribeNetworkInterfaces: no resource-level permission
             out.append(Call(action, "*"))
     return out
@@ -253,8 +279,9 @@ def test_the_dagster_role_allows_what_ecs_run_launcher_calls(tf, ecs_deployment,
     home.mkdir()
     (home / "dagster.yaml").write_text(yaml.safe_dump(config))
     environment = {
-        "DAGSTER_PG_HOST": postgres_db.host, "DAGSTER_PG_PORT": str(postgres_db.port), "DAGSTER_PG_DB": postgres_db.database,
-        "DAGSTER_PG_USER": postgres_db.user, "DAGSTER_PG_PASSWORD": postgres_db.password,
+        "DAGSTER_PG_HOST": postgres_db.host, "DAGSTER_PG_PORT": str(postgres_db.port),
+        "DAGSTER_PG_DB": postgres_db.database, "DAGSTER_PG_USER": postgres_db.user,
+        "DAGSTER_PG_PASSWORD": postgres_db.password,
         "DAGSTER_COMPUTE_LOGS_BUCKET": deployment["bucket"], "DAGSTER_COMPUTE_LOGS_PREFIX": f"{PREFIX}/compute-logs",
         "DAGSTER_ECS_RUN_TASK_DEFINITION": deployment["run_definition"],
     }  # fmt: skip
@@ -296,7 +323,11 @@ def test_the_dagster_role_allows_what_ecs_run_launcher_calls(tf, ecs_deployment,
     assert {"key": "dagster/run_id", "value": run.run_id} in run_task["tags"]
 
     ecs = boto3.client("ecs")
-    registered = {deployment["run_definition"]: ecs.describe_task_definition(taskDefinition=deployment["run_definition"])["taskDefinition"]}
+    registered = {
+        deployment["run_definition"]: ecs.describe_task_definition(taskDefinition=deployment["run_definition"])[
+            "taskDefinition"
+        ]
+    }
     known = arns(deployment["bucket"])
     resolve = Resolver(tf, known)
     statements = policy(tf, "dagster")
@@ -310,7 +341,19 @@ def test_the_dagster_role_allows_what_ecs_run_launcher_calls(tf, ecs_deployment,
     assert tf["locals"]["log_configuration"].count("awslogs-stream-prefix = role") == 1
 
     # and what it may not do: start another task definition, or pass another role
-    other = Call("ecs:RunTask", f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/{NAME}-bootstrap:1", (("ecs:cluster", deployment["cluster"]),))
+    other = Call(
+        "ecs:RunTask",
+        f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/{NAME}-bootstrap:1",
+        (("ecs:cluster", deployment["cluster"]),),
+    )
     assert not allowed(statements, other, resolve)
-    assert not allowed(statements, Call("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/{NAME}-bootstrap", (("iam:PassedToService", "ecs-tasks.amazonaws.com"),)), resolve)
+    assert not allowed(
+        statements,
+        Call(
+            "iam:PassRole",
+            f"arn:aws:iam::{ACCOUNT}:role/{NAME}-bootstrap",
+            (("iam:PassedToService", "ecs-tasks.amazonaws.com"),),
+        ),
+        resolve,
+    )
     assert os.environ["DAGSTER_ECS_RUN_TASK_DEFINITION"] == deployment["run_definition"]

@@ -29,6 +29,8 @@ from spotify_charts_tests.support.redshift import ROLE, Connection, RecordedReds
 
 ALIASES = ["regional-global-daily", "regional-ee-daily"]
 DATES = [dt.date(2025, 6, 1) + dt.timedelta(days=i) for i in range(3)]
+
+
 @pytest.fixture
 def raw(tmp_path) -> LocalFileStore:
     store = LocalFileStore(tmp_path / "raw")

@@ -83,7 +83,9 @@ def test_the_databases_are_private_encrypted_and_no_password_is_terraforms(tf):
 
     for rule in ("redshift_from_tasks", "instance_from_tasks"):
         ingress = resources[f"aws_vpc_security_group_ingress_rule.{rule}"]
-        assert ingress["referenced_security_group_id"] == "${aws_security_group.tasks.id}" and "cidr_ipv4" not in ingress
+        assert (
+            ingress["referenced_security_group_id"] == "${aws_security_group.tasks.id}" and "cidr_ipv4" not in ingress
+        )
 
     # Values never enter the state: no secret version, no generated password, no secret variable.
     kinds = {key.split(".")[0] for key in resources}
@@ -149,19 +151,31 @@ def test_every_secret_a_task_injects_exists_and_only_its_execution_role_reads_it
 
 def test_every_role_a_service_uses_exists_trusts_ecs_and_has_its_policy(tf):
     resources = tf["resource"]
-    expected = {"webserver": "dagster", "daemon": "dagster", "code": "pipeline", "run": "pipeline", "bootstrap": "bootstrap"}
+    expected = {
+        "webserver": "dagster",
+        "daemon": "dagster",
+        "code": "pipeline",
+        "run": "pipeline",
+        "bootstrap": "bootstrap",
+    }
     for task, role in expected.items():
         definition = resources[f"aws_ecs_task_definition.{task}"]
         assert definition["task_role_arn"] == f"${{aws_iam_role.{role}.arn}}", task
         assert definition["requires_compatibilities"] == ["FARGATE"] and definition["network_mode"] == "awsvpc"
     for role in set(expected.values()) | {"execution", "bootstrap_execution"}:
-        assert resources[f"aws_iam_role.{role}"]["assume_role_policy"] == "${data.aws_iam_policy_document.tasks_assume.json}"
+        assert (
+            resources[f"aws_iam_role.{role}"]["assume_role_policy"]
+            == "${data.aws_iam_policy_document.tasks_assume.json}"
+        )
         attached = resources[f"aws_iam_role_policy.{role}"]
         assert attached["role"] == f"${{aws_iam_role.{role}.id}}"
         assert attached["policy"] == f"${{data.aws_iam_policy_document.{role}.json}}"
     # The task execution role is not a task role, and no task role is the execution role.
     for task in expected:
-        assert resources[f"aws_ecs_task_definition.{task}"]["task_role_arn"] != resources[f"aws_ecs_task_definition.{task}"]["execution_role_arn"]
+        assert (
+            resources[f"aws_ecs_task_definition.{task}"]["task_role_arn"]
+            != resources[f"aws_ecs_task_definition.{task}"]["execution_role_arn"]
+        )
 
     for service, task in (("webserver", "webserver"), ("daemon", "daemon"), ("code", "code")):
         body = resources[f"aws_ecs_service.{service}"]
@@ -169,7 +183,10 @@ def test_every_role_a_service_uses_exists_trusts_ecs_and_has_its_policy(tf):
         (network,) = body["network_configuration"]
         assert network["assign_public_ip"] is False and network["security_groups"] == ["${aws_security_group.tasks.id}"]
     # the code server is found by name; the webserver and the daemon are told that name
-    assert resources["aws_ecs_service.code"]["service_registries"][0]["registry_arn"] == "${aws_service_discovery_service.code.arn}"
+    assert (
+        resources["aws_ecs_service.code"]["service_registries"][0]["registry_arn"]
+        == "${aws_service_discovery_service.code.arn}"
+    )
     for task in ("webserver", "daemon"):
         assert "local.code_host" in container(tf, task)
         assert "DAGSTER_ECS_RUN_TASK_DEFINITION = aws_ecs_task_definition.run.arn" in container(tf, task)
@@ -187,8 +204,12 @@ def test_the_pipeline_connects_as_its_own_user_never_the_admin(tf):
     assert tf["resource"]["aws_db_instance.instance"]["username"] == "${local.rds_admin}"
     assert locals_["rds_admin"] not in (locals_["postgres_user"], locals_["dagster_user"])
     # their passwords are the bootstrap's, not the admins'
-    assert locals_["pipeline_secrets"]["SPOTIFY_CHARTS_REDSHIFT_PASSWORD"].startswith("${aws_secretsmanager_secret.warehouse_user.arn}")
-    assert locals_["pipeline_secrets"]["DAGSTER_PG_PASSWORD"].startswith("${aws_secretsmanager_secret.dagster_user.arn}")
+    assert locals_["pipeline_secrets"]["SPOTIFY_CHARTS_REDSHIFT_PASSWORD"].startswith(
+        "${aws_secretsmanager_secret.warehouse_user.arn}"
+    )
+    assert locals_["pipeline_secrets"]["DAGSTER_PG_PASSWORD"].startswith(
+        "${aws_secretsmanager_secret.dagster_user.arn}"
+    )
 
 
 def test_the_ecs_instance_config_reads_what_the_task_definitions_provide(tf):
@@ -229,7 +250,9 @@ def test_the_bootstrap_owns_every_schema_dbt_builds_into():
     import json
 
     manifest = json.loads((REPO / "dbt" / "target" / "manifest.json").read_text())
-    schemas = {node["schema"] for node in manifest["nodes"].values() if node["resource_type"] in ("model", "seed", "snapshot")}
+    schemas = {
+        node["schema"] for node in manifest["nodes"].values() if node["resource_type"] in ("model", "seed", "snapshot")
+    }
     schemas |= {source["schema"] for source in manifest["sources"].values()}
     assert schemas <= set(WAREHOUSE_SCHEMAS), f"dbt writes {schemas - set(WAREHOUSE_SCHEMAS)}"
 
@@ -237,7 +260,9 @@ def test_the_bootstrap_owns_every_schema_dbt_builds_into():
 def test_the_images_logs_and_network_are_locked_down(tf):
     resources = tf["resource"]
     repo = resources["aws_ecr_repository.dagster"]
-    assert repo["image_tag_mutability"] == "IMMUTABLE" and repo["image_scanning_configuration"][0]["scan_on_push"] is True
+    assert (
+        repo["image_tag_mutability"] == "IMMUTABLE" and repo["image_scanning_configuration"][0]["scan_on_push"] is True
+    )
     assert "aws_ecr_lifecycle_policy.dagster" in resources
     logs = resources["aws_cloudwatch_log_group.dagster"]
     assert logs["kms_key_id"] == "${aws_kms_key.data.arn}" and logs["retention_in_days"] == "${var.log_retention_days}"

@@ -69,7 +69,10 @@ def arns(bucket: str) -> dict[str, str]:
         "aws_ecs_cluster.dagster.arn": f"{ecs}:cluster/{NAME}",
         "aws_ecs_task_definition.run.arn_without_revision": f"{ecs}:task-definition/{NAME}-run",
         **{f"aws_iam_role.{r}.arn": f"{role}-{r.replace('_', '-')}" for r in ("pipeline", "execution", "dagster")},
-        **{f'aws_cloudwatch_log_group.dagster["{g}"].arn': f"{log_group}/{g}" for g in ("run", "webserver", "daemon", "code")},
+        **{
+            f'aws_cloudwatch_log_group.dagster["{g}"].arn': f"{log_group}/{g}"
+            for g in ("run", "webserver", "daemon", "code")
+        },
     }
 
 
