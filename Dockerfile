@@ -12,6 +12,8 @@ COPY requirements.lock pyproject.toml README.md ./
 COPY spotify_charts ./spotify_charts
 COPY dbt ./dbt
 COPY workspace.yaml dagster.yaml ./
+# The ECS instance config (terraform/dagster.tf sets DAGSTER_HOME to deploy/ecs).
+COPY deploy ./deploy
 
 RUN pip install --no-cache-dir --no-deps -r requirements.lock \
     && pip install --no-cache-dir --no-deps . \
