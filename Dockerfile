@@ -22,6 +22,8 @@ RUN pip install --no-cache-dir --no-deps -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY spotify_charts ./spotify_charts
 COPY dbt ./dbt
+COPY workspace.yaml dagster.yaml ./
+# The ECS instance config (terraform/dagster.tf sets DAGSTER_HOME to deploy/ecs).
 COPY deploy ./deploy
 
 RUN pip install --no-cache-dir --no-deps . \
@@ -29,7 +31,7 @@ RUN pip install --no-cache-dir --no-deps . \
     && mkdir -p "$DAGSTER_HOME/storage" "$SPOTIFY_CHARTS_DATA_DIR" \
     && cp deploy/dagster.yaml "$DAGSTER_HOME/dagster.yaml" \
     && useradd --create-home --uid 10001 charts \
-    && chown -R charts "$DAGSTER_HOME" /opt/spotify-charts/data /opt/spotify-charts/dbt
+    && chown -R charts "$DAGSTER_HOME" /opt/spotify-charts
 
 USER 10001
 EXPOSE 3000 4000
@@ -37,5 +39,7 @@ EXPOSE 3000 4000
 # heartbeat in the instance (the role is read from the container's main process).
 HEALTHCHECK --interval=30s --timeout=60s --start-period=120s --retries=3 \
     CMD ["python", "-m", "spotify_charts.cli.stack", "healthcheck"]
+# A role (migrate, code-server, webserver, daemon) runs through the launcher; any other command
+# (the ECS task definitions', EcsRunLauncher's) is executed as given.
 ENTRYPOINT ["python", "-m", "spotify_charts.cli.stack"]
 CMD ["code-server"]

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from spotify_charts import settings
 from spotify_charts.snapshots import Snapshot, SnapshotError
 from spotify_charts.snapshots.arrow import CHUNK_SIZE, ChartTables, parse_chunk
 from spotify_charts.snapshots.files import encode_snapshot, snapshot_source
@@ -162,7 +163,7 @@ def _how_to_replace(snapshot: Snapshot, source: ChartSource) -> str:
     """What a person does about a corrupt snapshot the pipeline cannot fetch again."""
     csv_name = export_name(snapshot.chart_id, snapshot.chart_date)
     folder = getattr(source, "folder", None)  # the CSV source reads a folder: name the very file
-    where = f"{folder}/{csv_name}" if folder else f"{csv_name} into the CSV folder (SPOTIFY_CHARTS_CSV_DIR)"
+    where = f"{folder}/{csv_name}" if folder else f"{csv_name} into the CSV folder ({settings.CSV_DIR.name})"
     return (
         f"replace {snapshot.location} with a valid snapshot: for a CSV import, put {where} and materialise "
         f"raw_chart_snapshots for {snapshot.chart_date} with run config csv_files: ['{csv_name}']"

@@ -160,6 +160,11 @@ def healthcheck(role: str | None, port: int | None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] not in (*ROLES, "healthcheck", "check") and not argv[0].startswith("-"):
+        # Any other command runs as given (the image's entrypoint is this module): the ECS task
+        # definitions' own `dagster ...` commands and EcsRunLauncher's run commands.
+        os.execvp(argv[0], argv)
     parser = argparse.ArgumentParser(prog="python -m spotify_charts.cli.stack", description=__doc__.split("\n\n")[0])
     parser.add_argument("role", choices=[*ROLES, "healthcheck", "check"])
     parser.add_argument("check_role", nargs="?", help="for healthcheck: the role to check (default: this container's)")
