@@ -144,7 +144,7 @@ resource "aws_redshiftserverless_usage_limit" "rpu_hours" {
 ################################################################################
 
 # {"username": ..., "password": ...}; Terraform creates the secret without a value, so the password
-# never passes through Terraform. The tasks get it as SPOTIFY_CHARTS_{REDSHIFT,PG}_PASSWORD.
+# never passes through Terraform. The tasks get it as SPOTIFY_CHARTS_REDSHIFT_PASSWORD and SPOTIFY_CHARTS_PG_PASSWORD.
 resource "aws_secretsmanager_secret" "warehouse_user" {
   #checkov:skip=CKV2_AWS_57:rotation needs a Lambda of its own; `make aws-bootstrap` sets a new password (README, Operating on AWS)
   name                    = "${var.name}/warehouse-user"

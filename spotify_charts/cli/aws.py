@@ -37,7 +37,7 @@ from spotify_charts import settings
 # each folder and the seeds; generate_schema_name uses them as they are). A test checks this
 # against the dbt manifest.
 WAREHOUSE_SCHEMAS = ("staging", "dbt_staging", "intermediate", "marts", "reference")
-SPOTIFY_SECRET_KEYS = (settings.CLIENT_ID.name, settings.CLIENT_SECRET.name, settings.REFRESH_TOKEN.name)
+API_SECRET_KEYS = (settings.CLIENT_ID.name, settings.CLIENT_SECRET.name, settings.REFRESH_TOKEN.name)
 WEBHOOK_SECRET_KEY = settings.ALERT_WEBHOOK.name
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -229,7 +229,7 @@ def secret_writer(client: Any, secret_arn: str) -> Callable[[str, str], None]:
 
 def spotify_secret_values(env: Mapping[str, str] | None = None) -> tuple[dict[str, str], dict[str, str]]:
     """The values `secrets` writes, from the environment; ValueError naming what is missing."""
-    values = {name: settings.get(name, env) for name in SPOTIFY_SECRET_KEYS}
+    values = {name: settings.get(name, env) for name in API_SECRET_KEYS}
     missing = [name for name, value in values.items() if not value]
     if missing:
         raise ValueError(f"{', '.join(missing)} not set (in .env or the environment; README, Using real Spotify data)")
