@@ -8,7 +8,6 @@ time and secrets are never shown in the UI.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +16,7 @@ import dagster as dg
 from dagster_aws.s3 import S3Resource
 from dagster_dbt import DbtCliResource
 
-from spotify_charts.defs.dbt_project import dbt_project
+from spotify_charts.defs.dbt_project import dbt_executable, dbt_project
 from spotify_charts.regions import DEFAULT_REGIONS, daily_alias, parse_regions
 from spotify_charts.sources import ChartSource, make_source
 from spotify_charts.sources.api import DEFAULT_ACCOUNTS_URL, DEFAULT_API_URL, ChartsApiSource, RefreshingToken
@@ -179,12 +178,6 @@ class RedshiftWarehouseResource(WarehouseResource):
         return RedshiftWarehouse(
             self.host, self.port, self.user, self.password, self.database, self.loads.get_store(), self.iam_role
         )
-
-
-def dbt_executable() -> str:
-    """dbt from this interpreter's environment (a venv need not be on PATH), else from PATH."""
-    beside = Path(sys.executable).with_name("dbt")
-    return str(beside) if beside.exists() else "dbt"
 
 
 def _setting(env: Mapping[str, str], name: str, default: str | None) -> str | dg.EnvVar | None:
