@@ -109,6 +109,7 @@ def test_schedules_and_sensors():
         "csv_exports": dg.DefaultSensorStatus.RUNNING,
         "automation_conditions": dg.DefaultSensorStatus.RUNNING,
         "log_run_failures": dg.DefaultSensorStatus.RUNNING,
+        "dead_runs": dg.DefaultSensorStatus.RUNNING,
     }
     assert sorted(j.name for j in defs.jobs) == ["all_assets_job", "ingest_chart_dates"]
 
