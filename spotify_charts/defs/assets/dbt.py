@@ -6,11 +6,12 @@ dimensions and the contract marts) is unpartitioned and rebuilds from all histor
 """
 
 import json
-from collections.abc import Mapping
+import shutil
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtCliResource, dbt_assets
 
 from spotify_charts.defs.dbt_project import dbt_project
 from spotify_charts.defs.partitions import WAREHOUSE_POOL, chart_date_partitions, partition_dates
@@ -50,6 +51,16 @@ class ChartsDbtTranslator(DagsterDbtTranslator):
         return "dbt_" + dbt_resource_props["fqn"][1] if len(dbt_resource_props["fqn"]) > 2 else "dbt"
 
 
+def stream_then_clean(invocation: DbtCliInvocation) -> Iterator[Any]:
+    """The invocation's events; then its target folder (`dbt/target/<op>-<run>-<id>`, which
+    dagster-dbt makes for every dbt step: compiled SQL, run results, a copy of the manifest) is
+    removed, so `dbt/target` does not grow with every run. dbt's errors are in the run's log."""
+    try:
+        yield from invocation.stream()
+    finally:
+        shutil.rmtree(invocation.target_path, ignore_errors=True)
+
+
 def dbt_date_vars(start: str, end: str) -> list[str]:
     """dbt's `--vars` for a date range (inclusive ISO dates)."""
     return ["--vars", json.dumps({"min_date": start, "max_date": end})]
@@ -70,7 +81,7 @@ def daily_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, war
     args = ["build", *CAUTIOUS, *dbt_date_vars(dates[0].isoformat(), dates[-1].isoformat())]
     with warehouse.dbt_environment():
         invocation = dbt.cli(args, context=context)
-    yield from invocation.stream()
+    yield from stream_then_clean(invocation)
 
 
 @dbt_assets(
@@ -86,4 +97,4 @@ def analytics_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     """Dimensions and the contract marts that answer the dashboard's questions, from all loaded history."""
     with warehouse.dbt_environment():
         invocation = dbt.cli(["build", *CAUTIOUS], context=context)
-    yield from invocation.stream()
+    yield from stream_then_clean(invocation)
