@@ -241,6 +241,13 @@ SETTINGS: tuple[Setting, ...] = (
         "when the safety-net schedule runs (UTC); read when the code location loads",
     ),
     Setting("SPOTIFY_CHARTS_ALERT_WEBHOOK", None, "a URL to POST run failures to as JSON", _url, secret=True),
+    # --- the Dagster instance
+    Setting(
+        "SPOTIFY_CHARTS_KEEP_FAILED_RUNS_DAYS",
+        "30",
+        "failed and canceled runs (and their event logs) are deleted from the Dagster instance this many days after they ended, by `make demo` and the `dead_runs` sensor; `0` keeps them. Successful runs are kept (they are the assets' history)",
+        _integer(0),
+    ),
 )
 
 BY_NAME: dict[str, Setting] = {setting.name: setting for setting in SETTINGS}

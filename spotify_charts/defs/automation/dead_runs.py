@@ -7,7 +7,8 @@ timeouts, a maximum runtime and the slots of runs that have ended, but with the 
 launcher it cannot tell that a run's process died: that is the gap this module closes.
 
 Callers: the demo command before it launches a run and after it ends (no daemon there), and the
-`dead_runs` sensor under the daemon (`make dev`).
+`dead_runs` sensor under the daemon (`make dev`). Both also delete old failed runs
+(`prune_failed_runs`, SPOTIFY_CHARTS_KEEP_FAILED_RUNS_DAYS).
 
 A run's process is the pid of its RUN_START event (the process that executes the run emits it).
 It is looked at only where a pid means something: an instance kept in SQLite under DAGSTER_HOME,
@@ -19,6 +20,7 @@ marked failed here. Finished runs that still hold a slot are freed in every inst
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import socket
@@ -184,4 +186,23 @@ def release_dead_runs(instance: dg.DagsterInstance) -> list[str]:
         if run is None or run.status in FINISHED:  # a deleted run (`dagster run delete`) leaves its claims too
             _free_slots(instance, run_id)
             lines.append(f"run {run_id} ({run.status.value if run else 'deleted'}): freed its pool slots")
+    return lines
+
+
+def prune_failed_runs(instance: dg.DagsterInstance, keep_days: int) -> list[str]:
+    """Delete failed and canceled runs that ended more than `keep_days` days ago (0: keep all),
+    with their event logs, so the instance does not grow with every failed attempt. Successful
+    runs stay: their materialisations are the assets' history."""
+    if keep_days <= 0:
+        return []
+    cutoff = dg.RunsFilter(
+        statuses=[dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED],
+        updated_before=dt.datetime.now(dt.UTC) - dt.timedelta(days=keep_days),
+    )
+    lines = []
+    for record in instance.get_run_records(filters=cutoff):
+        instance.delete_run(record.dagster_run.run_id)
+        lines.append(
+            f"run {record.dagster_run.run_id} ({record.dagster_run.status.value}): deleted after {keep_days} days"
+        )
     return lines

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import dagster as dg
 
+from spotify_charts import settings
 from spotify_charts.defs.automation.alerts import failure_message, post_alert
 from spotify_charts.defs.automation.catchup import missing_dates, ranges, window_start
-from spotify_charts.defs.automation.dead_runs import release_dead_runs
+from spotify_charts.defs.automation.dead_runs import prune_failed_runs, release_dead_runs
 from spotify_charts.defs.automation.jobs import ingest_job
 from spotify_charts.defs.automation.run_requests import chart_dates_request, loaded_or_in_flight
 from spotify_charts.defs.resources import ChartSourceResource
@@ -152,6 +153,7 @@ DEAD_RUNS_INTERVAL_SECONDS = 30
 )
 def dead_runs(context: dg.SensorEvaluationContext):
     released = release_dead_runs(context.instance)
+    released += prune_failed_runs(context.instance, settings.get("SPOTIFY_CHARTS_KEEP_FAILED_RUNS_DAYS"))
     for line in released:
         context.log.warning(line)
     return dg.SkipReason("; ".join(released) if released else "every run in progress has its process")
