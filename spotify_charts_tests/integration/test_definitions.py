@@ -191,3 +191,59 @@ def test_redshift_settings_are_env_vars_and_it_loads_through_the_bucket():
     assert warehouse.loads.bucket == dg.EnvVar("SPOTIFY_CHARTS_S3_BUCKET")
     with pytest.raises(ValueError, match="redshift needs SPOTIFY_CHARTS_S3_BUCKET"):
         build_resources({k: v for k, v in env.items() if k != "SPOTIFY_CHARTS_S3_BUCKET"})
+
+
+WORKSPACE_QUERY = """{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus
+  locationOrLoadError { __typename ... on PythonError { message } } } } } }"""
+
+
+@pytest.mark.parametrize("command", [["dagster", "dev", "-w", "workspace.yaml"], ["dg", "dev"]])
+def test_the_code_location_loads_without_the_environment_on_path(command, tmp_path):
+    """As an IDE or a service manager starts Dagster: by the environment's own path, with a PATH
+    that lacks it (the code server, its dbt parse and the daemon must still find dbt)."""
+    import json
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    env = {"HOME": os.environ.get("HOME", "/root"), "PATH": "/usr/bin:/bin", "DAGSTER_HOME": str(tmp_path)}
+    (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    log = tmp_path / "dev.log"
+    executable = str(Path(sys.executable).with_name(command[0]))
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [executable, *command[1:], "--port", str(port)],
+            cwd=Path(__file__).resolve().parents[2], env=env, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    try:
+        deadline, entries = time.monotonic() + 600, []
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/graphql",
+                    data=json.dumps({"query": WORKSPACE_QUERY}).encode(),
+                    headers={"Content-Type": "application/json"},
+                )
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    entries = json.load(response)["data"]["workspaceOrError"]["locationEntries"]
+            except OSError:
+                entries = []
+            if entries and all(entry["loadStatus"] == "LOADED" for entry in entries):
+                break
+            time.sleep(1)
+        assert entries, log.read_text()[-3000:]
+        (entry,) = entries
+        loaded = entry["locationOrLoadError"]
+        assert loaded["__typename"] == "RepositoryLocation", loaded.get("message", "")[-2000:]
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
