@@ -222,11 +222,13 @@ def test_under_the_daemon_a_killed_run_is_ended_and_its_dates_requested_again(
         dead = run_of(instance, run_id)
         assert dead.status == dg.DagsterRunStatus.FAILURE and WORKER_LOST_TAG in dead.tags
 
-        sensor, schedule = sensor_and_schedule_requests(instance, first, last, monkeypatch)
-        assert [(r.tags["spotify_charts/chart_dates"], r.run_key) for r in sensor] == [
-            (f"{first}..{last}", f"chart-dates:{first}..{last}#retry-1")  # a key Dagster has not seen
-        ]
-        assert isinstance(schedule, dg.RunRequest) and schedule.tags["spotify_charts/chart_dates"] == f"{last}..{last}"
+        if phase == "staging":  # its dates were never loaded: both ask for them again, under a new key
+            sensor, schedule = sensor_and_schedule_requests(instance, first, last, monkeypatch)
+            assert [(r.tags["spotify_charts/chart_dates"], r.run_key) for r in sensor] == [
+                (f"{first}..{last}", f"chart-dates:{first}..{last}#retry-1")
+            ]
+            assert isinstance(schedule, dg.RunRequest)
+            assert schedule.tags["spotify_charts/chart_dates"] == f"{last}..{last}"
     finally:
         daemon.send_signal(signal.SIGINT)
         try:
@@ -234,3 +236,50 @@ def test_under_the_daemon_a_killed_run_is_ended_and_its_dates_requested_again(
         except subprocess.TimeoutExpired:
             os.killpg(daemon.pid, signal.SIGKILL)
             daemon.wait()
+
+
+HANGING_RUN = """
+import json, sys, time
+import dagster as dg
+
+@dg.op
+def hang():
+    time.sleep(600)
+
+@dg.job(tags=json.loads(sys.argv[1]))
+def ingest_chart_dates():
+    hang()
+
+ingest_chart_dates.execute_in_process(instance=dg.DagsterInstance.get())
+"""
+
+
+def test_the_sensor_and_schedule_request_a_killed_runs_dates_again(home, env, tmp_path, monkeypatch):
+    """A run the sensor started for some dates is killed: they are no longer 'in flight' (before and
+    after the run is marked failed), and the new request has a run key Dagster has not seen."""
+    from spotify_charts import sources
+    from spotify_charts.defs.automation.dead_runs import release_dead_runs
+
+    instance = dg.DagsterInstance.get()
+    first, last = YESTERDAY - dt.timedelta(days=2), YESTERDAY
+    monkeypatch.setattr(sources, "utc_today", lambda: YESTERDAY + dt.timedelta(days=1))
+    request = chart_dates_request(first, last)
+    log = tmp_path / "run.log"
+    tags = json.dumps({**request.tags, RUN_KEY_TAG: request.run_key})
+    run = start([sys.executable, "-c", HANGING_RUN, tags], env, log)
+    wait_for(lambda: instance.get_run_records(), 300, "the run starts", run, log)
+    (record,) = instance.get_run_records()
+    wait_for(lambda: instance.all_logs(record.dagster_run.run_id, of_type=dg.DagsterEventType.STEP_START), 300,
+             "its step starts", run, log)  # fmt: skip
+    assert sensor_and_schedule_requests(instance, first, last, monkeypatch)[0] == []  # alive: in flight
+
+    os.killpg(run.pid, signal.SIGKILL)
+    run.wait()
+    for _ in ("before it is marked failed", "after"):
+        sensor, schedule = sensor_and_schedule_requests(instance, first, last, monkeypatch)
+        assert [(r.tags["spotify_charts/chart_dates"], r.run_key) for r in sensor] == [
+            (f"{first}..{last}", f"chart-dates:{first}..{last}#retry-1")
+        ]
+        assert isinstance(schedule, dg.RunRequest) and schedule.tags["spotify_charts/chart_dates"] == f"{last}..{last}"
+        release_dead_runs(instance)
+    assert instance.get_run_by_id(record.dagster_run.run_id).status == dg.DagsterRunStatus.FAILURE

@@ -212,6 +212,10 @@ def test_the_code_location_loads_without_the_environment_on_path(command, tmp_pa
         port = free.getsockname()[1]
     env = {"HOME": os.environ.get("HOME", "/root"), "PATH": "/usr/bin:/bin", "DAGSTER_HOME": str(tmp_path)}
     (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    # an out-of-date manifest: the code server must run dbt (parse) itself, with that PATH
+    from spotify_charts.defs.dbt_project import dbt_project
+
+    os.utime(dbt_project.manifest_path, (0, 0))
     log = tmp_path / "dev.log"
     executable = str(Path(sys.executable).with_name(command[0]))
     with log.open("w") as out:
