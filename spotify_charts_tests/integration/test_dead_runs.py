@@ -217,10 +217,10 @@ def test_under_the_daemon_a_killed_run_is_ended_and_its_dates_requested_again(
             return bool(runs) and runs[0].status == dg.DagsterRunStatus.SUCCESS
 
         wait_for(next_run_succeeded, 600, "the next run succeeds", daemon, log)
-        # the dead_runs sensor looks every 30 s; the next run then gets the slot
+        # the code server that started the run, or else the dead_runs sensor (every 30 s), fails
+        # it; run monitoring gives back its slot; the next run gets it
         assert time.monotonic() - killed_at < 300
-        dead = run_of(instance, run_id)
-        assert dead.status == dg.DagsterRunStatus.FAILURE and WORKER_LOST_TAG in dead.tags
+        assert run_of(instance, run_id).status == dg.DagsterRunStatus.FAILURE
 
         if phase == "staging":  # its dates were never loaded: both ask for them again, under a new key
             sensor, schedule = sensor_and_schedule_requests(instance, first, last, monkeypatch)

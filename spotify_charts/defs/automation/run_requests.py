@@ -28,7 +28,7 @@ def chart_dates_request(first: dt.date, last: dt.date, instance: dg.DagsterInsta
     """One run for a range of chart dates, keyed by the range (the sensor and schedule share keys).
 
     Dagster never runs a sensor's run key twice, so a range whose earlier runs lost their process
-    (dead_runs.py) gets a key of its own per such run: the dates are requested again."""
+    gets a key of its own per such run: the dates are requested again."""
     return dg.RunRequest(
         run_key=_fresh_key(run_key(first, last), instance),
         tags={
@@ -39,12 +39,23 @@ def chart_dates_request(first: dt.date, last: dt.date, instance: dg.DagsterInsta
     )
 
 
+def lost(instance: dg.DagsterInstance, run: dg.DagsterRun) -> bool:
+    """Whether the run ended, or will, because its process was lost (killed, crashed, timed out)
+    rather than because a step failed: marked so by dead_runs.py, its process gone, or failed by
+    Dagster (the code server or run monitoring) without a step failure."""
+    if WORKER_LOST_TAG in run.tags or worker_gone(instance, run):
+        return True
+    failed = run.status == dg.DagsterRunStatus.FAILURE
+    return failed and not instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
+
+
 def _fresh_key(key: str, instance: dg.DagsterInstance | None) -> str:
-    """The range's key, with `#retry-N` after N runs of it that lost their process."""
+    """The range's key, with `#retry-N` after N runs of it that lost their process (a run that
+    failed in a step is not asked for again under a new key: the next day's range is)."""
     retry, candidate = 0, key
     while instance is not None:
         runs = instance.get_runs(filters=dg.RunsFilter(tags={RUN_KEY_TAG: candidate}))
-        if not any(WORKER_LOST_TAG in run.tags or worker_gone(instance, run) for run in runs):
+        if not any(lost(instance, run) for run in runs):
             break
         retry += 1
         candidate = f"{key}#retry-{retry}"
