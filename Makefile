@@ -10,6 +10,8 @@ CHECKOV := .venv-checkov
 MANIFEST := dbt/target/manifest.json
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+# dg (Dagster's project command line) expects the project's .venv to be the active environment.
+export VIRTUAL_ENV := $(CURDIR)/$(VENV)
 
 START ?=
 END ?=
@@ -54,7 +56,12 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 demo: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 	$(PY) -m spotify_charts.cli.demo demo $(if $(START),--start $(START)) $(if $(END),--end $(END))
 
+# dg commands: `dg check defs` (load and validate the code location, as a deployment would),
+# `dg dev`, and `dg launch` (in the demo: one run for the whole partition range). dg has no
+# command yet for what stays on `dagster`: preparing the dbt manifest (dagster-dbt's own CLI),
+# starting a sensor, a daemon-run backfill and the instance's pools (README, "Operating it").
 test: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
+	$(VENV)/bin/dg check defs
 	$(PY) -m pytest -q
 	$(MAKE) --no-print-directory lint
 
@@ -74,7 +81,7 @@ bench: $(MANIFEST)
 	$(PY) -m benchmarks.bench
 
 dev: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
-	exec $(VENV)/bin/dagster dev -w workspace.yaml
+	exec $(VENV)/bin/dg dev
 
 # The full stack with Docker (README, "Running the full stack"): one image, PostgreSQL, the code
 # server, the webserver and the daemon; compose.yaml reads .env (DAGSTER_PG_PASSWORD is required).

@@ -8,7 +8,13 @@ from spotify_charts.defs.assets.raw import raw_chart_snapshots
 from spotify_charts.defs.assets.staging import latest_chart_date_is_recent, staging_chart_tables
 from spotify_charts.defs.automation.jobs import all_assets_job, ingest_job
 from spotify_charts.defs.automation.schedules import daily_charts_schedule
-from spotify_charts.defs.automation.sensors import automation_conditions, csv_exports, log_run_failures, new_chart_dates
+from spotify_charts.defs.automation.sensors import (
+    automation_conditions,
+    csv_exports,
+    dead_runs,
+    log_run_failures,
+    new_chart_dates,
+)
 from spotify_charts.defs.resources import build_resources
 
 defs = dg.Definitions(
@@ -16,6 +22,6 @@ defs = dg.Definitions(
     asset_checks=[latest_chart_date_is_recent],
     jobs=[ingest_job, all_assets_job],
     schedules=[daily_charts_schedule],
-    sensors=[new_chart_dates, csv_exports, automation_conditions, log_run_failures],
+    sensors=[new_chart_dates, csv_exports, automation_conditions, log_run_failures, dead_runs],
     resources=build_resources(),
 )

@@ -334,6 +334,13 @@ SCHEDULE_CRON = Setting(
 ALERT_WEBHOOK = Setting(
     "SPOTIFY_CHARTS_ALERT_WEBHOOK", None, "a URL to POST run failures to as JSON", _url, secret=True
 )
+# --- the Dagster instance
+KEEP_FAILED_RUNS_DAYS = Setting(
+    "SPOTIFY_CHARTS_KEEP_FAILED_RUNS_DAYS",
+    "30",
+    "failed and canceled runs (and their event logs) are deleted from the Dagster instance this many days after they ended, by `make demo` and the `dead_runs` sensor; `0` keeps them. Successful runs are kept (they are the assets' history)",
+    _integer(0),
+)
 
 SETTINGS: tuple[Setting, ...] = (
     SOURCE,
@@ -374,6 +381,7 @@ SETTINGS: tuple[Setting, ...] = (
     START_DATE,
     SCHEDULE_CRON,
     ALERT_WEBHOOK,
+    KEEP_FAILED_RUNS_DAYS,
 )
 
 BY_NAME: dict[str, Setting] = {setting.name: setting for setting in SETTINGS}

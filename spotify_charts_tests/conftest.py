@@ -21,8 +21,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
     from dagster_dbt import DbtCliResource
 
-    from spotify_charts.defs.dbt_project import dbt_project
-    from spotify_charts.defs.resources import dbt_executable
+    from spotify_charts.defs.dbt_project import dbt_executable, dbt_project
 
     if not dbt_project.manifest_path.exists():
         DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()).cli(["parse"]).wait()

@@ -14,6 +14,7 @@ import datetime as dt
 import os
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 from spotify_charts import settings, storage, warehouses
@@ -23,6 +24,9 @@ from spotify_charts.regions import FIRST_CHART_DATE
 from spotify_charts.storage import RAW_PREFIX, FileStore
 from spotify_charts.warehouses.base import Warehouse
 from spotify_charts.warehouses.duckdb import DuckDBWarehouse
+
+# After Ctrl-C, how long Dagster may take to mark its run canceled or failed before it is killed.
+INTERRUPT_GRACE_SECONDS = 30
 
 
 class DateRangeError(ValueError):
@@ -78,6 +82,41 @@ def _report(store: FileStore, warehouse: Warehouse) -> str:
     return "\n".join(lines)
 
 
+def _release_dead_runs() -> list[str]:
+    """End runs of this instance whose process is gone and free their warehouse slots; say so."""
+    import dagster as dg
+
+    from spotify_charts import settings
+    from spotify_charts.defs.automation.dead_runs import prune_failed_runs, release_dead_runs
+
+    with dg.DagsterInstance.get() as instance:
+        lines = release_dead_runs(instance)
+        lines += prune_failed_runs(instance, settings.get(settings.KEEP_FAILED_RUNS_DAYS))
+    for line in lines:
+        print(f"note: {line}", file=sys.stderr, flush=True)
+    return lines
+
+
+def _run_to_the_end(command: list[str], env: dict[str, str]) -> int:
+    """Run the Dagster command; on Ctrl-C let it end its run (CANCELED or FAILURE), then make sure
+    no run of it is left STARTED or holding the warehouse slot."""
+    process = subprocess.Popen(command, env=env)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        # The terminal sent SIGINT to the whole process group: Dagster is ending its run already.
+        print("\ninterrupted: ending the run (Ctrl-C again to stop at once)", file=sys.stderr, flush=True)
+        try:
+            process.wait(timeout=INTERRUPT_GRACE_SECONDS)
+        except (KeyboardInterrupt, subprocess.TimeoutExpired):
+            process.kill()
+            process.wait()
+        return 130
+    finally:
+        if process.returncode != 0:
+            _release_dead_runs()
+
+
 def demo(start: str | None, end: str | None) -> int:
     try:
         settings.load()
@@ -86,13 +125,13 @@ def demo(start: str | None, end: str | None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"Materialising every asset for {first} .. {last} as one run", flush=True)
+    _release_dead_runs()  # a run killed earlier must not hold the warehouse
     command = [
-        str(Path(sys.executable).with_name("dagster")),
-        "asset",
-        "materialize",
+        str(Path(sysconfig.get_path("scripts")) / "dg"),
+        "launch",
         "-m",
         "spotify_charts.definitions",
-        "--select",
+        "--assets",
         "*",
         "--partition-range",
         f"{first}...{last}",
@@ -104,10 +143,10 @@ def demo(start: str | None, end: str | None) -> int:
     # partition before the run starts (2,555 for a year of 7 partitioned assets, ~25 ms each here):
     # minutes. One event per asset with the whole range instead; the run's own events are the same.
     env = {**os.environ, "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true"}
-    result = subprocess.run(command, check=False, env=env)
-    if result.returncode:
+    returncode = _run_to_the_end(command, env)
+    if returncode:
         print("error: the run failed; see the log above", file=sys.stderr)
-        return result.returncode
+        return returncode
     print(_report(*_targets()))
     return 0
 

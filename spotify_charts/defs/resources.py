@@ -10,7 +10,6 @@ which warehouse is chosen then too, from the same settings (`storage.from_settin
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from dagster_dbt import DbtCliResource
 from pydantic import PrivateAttr
 
 from spotify_charts import settings, storage, warehouses
-from spotify_charts.defs.dbt_project import dbt_project
+from spotify_charts.defs.dbt_project import dbt_executable, dbt_project
 from spotify_charts.sources import ChartSource
 from spotify_charts.sources import from_settings as source_from_settings
 from spotify_charts.storage import FileStore
@@ -89,12 +88,6 @@ class WarehouseResource(SettingsResource):
         The profile's values travel as arguments of `dbt.cli`; nothing is written to os.environ.
         Secrets are not among them: dbt reads those from the variables the user set."""
         return dbt_arguments(self.get_warehouse(), dict(dbt_vars or {}))
-
-
-def dbt_executable() -> str:
-    """dbt from this interpreter's environment (a venv need not be on PATH), else from PATH."""
-    beside = Path(sys.executable).with_name("dbt")
-    return str(beside) if beside.exists() else "dbt"
 
 
 def build_resources() -> dict[str, dg.ConfigurableResource]:

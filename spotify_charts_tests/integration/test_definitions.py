@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from spotify_charts.dashboard.data import CONTRACT_TABLES as DASHBOARD_TABLES
 from spotify_charts.definitions import defs
@@ -142,6 +143,7 @@ def test_schedules_and_sensors():
         "csv_exports": dg.DefaultSensorStatus.RUNNING,
         "automation_conditions": dg.DefaultSensorStatus.RUNNING,
         "log_run_failures": dg.DefaultSensorStatus.RUNNING,
+        "dead_runs": dg.DefaultSensorStatus.RUNNING,
     }
     assert sorted(j.name for j in defs.jobs) == ["all_assets_job", "ingest_chart_dates"]
 
@@ -228,3 +230,63 @@ def test_a_bad_setting_fails_the_step_at_its_start_with_one_line(tmp_path, monke
     one_line = "SPOTIFY_CHARTS_MAX_RPS='abc' is not valid: a number > 0"
     assert error.message.strip() == f"spotify_charts.settings.SettingError: {one_line}"
     assert not (tmp_path / "data").exists()  # nothing fetched or written
+
+
+WORKSPACE_QUERY = """{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus
+  locationOrLoadError { __typename ... on PythonError { message } } } } } }"""
+
+
+@pytest.mark.parametrize("command", [["dagster", "dev", "-w", "workspace.yaml"], ["dg", "dev"]])
+def test_the_code_location_loads_without_the_environment_on_path(command, tmp_path):
+    """As an IDE or a service manager starts Dagster: by the environment's own path, with a PATH
+    that lacks it (the code server, its dbt parse and the daemon must still find dbt)."""
+    import json
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    env = {"HOME": os.environ.get("HOME", "/root"), "PATH": "/usr/bin:/bin", "DAGSTER_HOME": str(tmp_path)}
+    (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    # an out-of-date manifest: the code server must run dbt (parse) itself, with that PATH
+    from spotify_charts.defs.dbt_project import dbt_project
+
+    os.utime(dbt_project.manifest_path, (0, 0))
+    log = tmp_path / "dev.log"
+    executable = str(Path(sys.executable).with_name(command[0]))
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [executable, *command[1:], "--port", str(port)],
+            cwd=Path(__file__).resolve().parents[2], env=env, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    try:
+        deadline, entries = time.monotonic() + 600, []
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/graphql",
+                    data=json.dumps({"query": WORKSPACE_QUERY}).encode(),
+                    headers={"Content-Type": "application/json"},
+                )
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    entries = json.load(response)["data"]["workspaceOrError"]["locationEntries"]
+            except OSError:
+                entries = []
+            if entries and all(entry["loadStatus"] == "LOADED" for entry in entries):
+                break
+            time.sleep(1)
+        assert entries, log.read_text()[-3000:]
+        (entry,) = entries
+        loaded = entry["locationOrLoadError"]
+        assert loaded["__typename"] == "RepositoryLocation", loaded.get("message", "")[-2000:]
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()

@@ -7,6 +7,7 @@ import dagster as dg
 import pytest
 
 from spotify_charts.definitions import defs
+from spotify_charts.defs.dbt_project import dbt_project
 from spotify_charts_tests.support.helpers import ENTRIES, RANGE, all_assets, materialize, table_rows
 
 TOP_SONGS = "select * from marts.top_songs order by all"
@@ -17,6 +18,10 @@ def test_range_twice_gives_identical_rows(pipeline_resources, pipeline_env):
     db = pipeline_env["SPOTIFY_CHARTS_DUCKDB_PATH"]
     first = materialize(pipeline_resources, tags=RANGE, selection=dg.AssetSelection.all())
     assert first.success
+    # both dbt steps ran, and their per-step target folders (dbt/target/<op>-<run>-<id>) are gone
+    steps = {e.step_key for e in first.all_events if e.event_type_value == "STEP_SUCCESS"}
+    assert {"daily_dbt_models", "analytics_dbt_models"} <= steps
+    assert not [p.name for p in dbt_project.project_dir.joinpath("target").glob(f"*-{first.run_id[:7]}-*")]
     raw = first.asset_materializations_for_node("raw_chart_snapshots")[0].metadata
     assert raw["charts"].value == 6 and raw["charts_fetched"].value == 6 and raw["entries"].value == 3 * 250
     assert raw["bytes"].value > 0

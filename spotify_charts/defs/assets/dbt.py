@@ -5,11 +5,12 @@ partition range's dates, once per backfill; everything else (seeds, intermediate
 dimensions and the contract marts) is unpartitioned and rebuilds from all history downstream.
 """
 
-from collections.abc import Mapping
+import shutil
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtCliResource, dbt_assets
 
 from spotify_charts.defs.dbt_project import dbt_project
 from spotify_charts.defs.partitions import WAREHOUSE_POOL, chart_date_partitions, partition_dates
@@ -55,6 +56,16 @@ class ChartsDbtTranslator(DagsterDbtTranslator):
         return dbt_resource_props["fqn"][1]
 
 
+def stream_then_clean(invocation: DbtCliInvocation) -> Iterator[Any]:
+    """The invocation's events; then its target folder (`dbt/target/<op>-<run>-<id>`, which
+    dagster-dbt makes for every dbt step: compiled SQL, run results, a copy of the manifest) is
+    removed, so `dbt/target` does not grow with every run. dbt's errors are in the run's log."""
+    try:
+        yield from invocation.stream()
+    finally:
+        shutil.rmtree(invocation.target_path, ignore_errors=True)
+
+
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     select=DAILY_SELECTION,
@@ -70,7 +81,9 @@ def daily_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, war
     dates = partition_dates(context)
     dates_vars = {"min_date": dates[0].isoformat(), "max_date": dates[-1].isoformat()}
     with permanent_failures_not_retried():  # a failed dbt test fails once; a dropped connection is retried
-        yield from dbt.cli(["build", *CAUTIOUS, *warehouse.dbt_arguments(dates_vars)], context=context).stream()
+        yield from stream_then_clean(
+            dbt.cli(["build", *CAUTIOUS, *warehouse.dbt_arguments(dates_vars)], context=context)
+        )
 
 
 @dbt_assets(
@@ -86,4 +99,4 @@ def daily_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, war
 def analytics_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """Dimensions and the contract marts that answer the dashboard's questions, from all loaded history."""
     with permanent_failures_not_retried():
-        yield from dbt.cli(["build", *CAUTIOUS, *warehouse.dbt_arguments()], context=context).stream()
+        yield from stream_then_clean(dbt.cli(["build", *CAUTIOUS, *warehouse.dbt_arguments()], context=context))

@@ -24,4 +24,4 @@ def daily_charts_schedule(context: dg.ScheduleEvaluationContext):
     yesterday = context.scheduled_execution_time.astimezone(dt.UTC).date() - dt.timedelta(days=1)
     if yesterday in loaded_or_in_flight(context.instance):
         return dg.SkipReason(f"{yesterday} is already loaded or being loaded")
-    return chart_dates_request(yesterday, yesterday)
+    return chart_dates_request(yesterday, yesterday, context.instance)

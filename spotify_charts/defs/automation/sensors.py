@@ -1,6 +1,7 @@
 """Sensors: new chart dates (keeps the charts current; ships stopped), chart CSV downloads
 (imports what lands in the CSV folder setting; running), the automation sensor (dbt models and
-dashboard follow new data; running), and run failures (log line and optional webhook; running)."""
+dashboard follow new data; running), run failures (log line and optional webhook; running), and
+dead runs (ends runs whose process is gone and frees their warehouse slot; running)."""
 
 import datetime as dt
 import json
@@ -11,9 +12,11 @@ import dagster as dg
 from spotify_charts import settings
 from spotify_charts.defs.automation.alerts import failure_message, post_alert
 from spotify_charts.defs.automation.catchup import missing_dates, ranges, window_start
+from spotify_charts.defs.automation.dead_runs import prune_failed_runs, release_dead_runs
 from spotify_charts.defs.automation.jobs import ingest_job
 from spotify_charts.defs.automation.run_requests import chart_dates_request, loaded_or_in_flight
 from spotify_charts.defs.resources import ChartSourceResource
+from spotify_charts.defs.run_tags import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG, PARTITION_TAG
 from spotify_charts.sources.csv_folder import ReadyExport, run_key, scan_folder
 
 
@@ -35,7 +38,7 @@ def new_chart_dates(context: dg.SensorEvaluationContext, chart_source: ChartSour
     context.update_cursor(json.dumps({"requested_through": latest.isoformat()}))
     if not missing:
         return dg.SkipReason(f"charts are current through {latest}")
-    return [chart_dates_request(first, last) for first, last in ranges(missing)]
+    return [chart_dates_request(first, last, context.instance) for first, last in ranges(missing)]
 
 
 # A CSV changed this recently may still be being written (a browser download, a copy): next tick.
@@ -93,11 +96,8 @@ def requested_through(cursor: str | None) -> dt.date | None:
 def log_run_failures(context: dg.RunFailureSensorContext) -> None:
     """Logs each failed run with its assets, partition and error; posts it to the alert webhook."""
     run = context.dagster_run
-    partition = run.tags.get("dagster/partition") or "..".join(
-        filter(
-            None,
-            [run.tags.get("dagster/asset_partition_range_start"), run.tags.get("dagster/asset_partition_range_end")],
-        )
+    partition = run.tags.get(PARTITION_TAG) or "..".join(
+        filter(None, [run.tags.get(PARTITION_RANGE_START_TAG), run.tags.get(PARTITION_RANGE_END_TAG)])
     )
     # A step's own error, or its resources' (a bad setting fails a step as its resources start).
     failures = {dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.RESOURCE_INIT_FAILURE}
@@ -143,3 +143,20 @@ automation_conditions = dg.AutomationConditionSensorDefinition(
     minimum_interval_seconds=60,
     description="Materialises dbt models and the dashboard when what they stand on changes; runs hourly checks.",
 )
+
+
+# How often the daemon looks for runs whose process is gone (run monitoring's own poll is as often).
+DEAD_RUNS_INTERVAL_SECONDS = 30
+
+
+@dg.sensor(
+    minimum_interval_seconds=DEAD_RUNS_INTERVAL_SECONDS,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Marks failed the runs whose process is gone (killed or crashed) and frees their warehouse slot.",
+)
+def dead_runs(context: dg.SensorEvaluationContext):
+    released = release_dead_runs(context.instance)
+    released += prune_failed_runs(context.instance, settings.get(settings.KEEP_FAILED_RUNS_DAYS))
+    for line in released:
+        context.log.warning(line)
+    return dg.SkipReason("; ".join(released) if released else "every run in progress has its process")
