@@ -199,7 +199,7 @@ def bench_api(rate: float, charts: int) -> dict:
     import orjson
 
     from spotify_charts.sources.api import ChartsApiSource
-    from spotify_charts.sources.sample.simulation import sample_chart
+    from spotify_charts.sources.sample import sample_chart
     from spotify_charts_tests.support.fake_api import FakeChartsApi
 
     days = [END - dt.timedelta(days=i) for i in range(charts // len(ALIASES), 0, -1)]
