@@ -58,8 +58,7 @@ def sample_payload(alias: str, chart_date: dt.date) -> tuple[bytes, int]:
     at = (ordinal - block.first) * block.size
     rows = slice(at, at + block.size)
     rich = chart_date >= RICH_PAYLOADS_FROM
-    songs = block.song[rows].tolist()
-    known = sim.suffixes[rich]
+    songs = block.song[rows]
     pieces = _pieces()
     previous, peak, peak_day, appearances, consecutive, status, entry_rank, entry_day = block.fields[:, block.row[rows]]
     parts = np.empty((len(songs), 11), dtype=object)
@@ -73,7 +72,7 @@ def sample_payload(alias: str, chart_date: dt.date) -> tuple[bytes, int]:
     parts[:, 7] = pieces.status[status]
     parts[:, 8] = pieces.entry_rank[entry_rank + 1]
     parts[:, 9] = pieces.entry_day[entry_day - ORD_EPOCH]
-    parts[:, 10] = [known.get(song) or sim.suffix(song, rich) for song in songs]
+    parts[:, 10] = sim.suffixes_of(songs, rich)
     return _header(sim, chart_date) + b"".join(parts.ravel().tolist()) + b"]}", len(songs)
 
 

@@ -87,7 +87,8 @@ class ChartSimulation:
         self.floor = 0.0  # G: pairs below it are not ranked (0 = calibrate on the next block)
         self.checkpoints: dict[int, tuple] = {0: (self.state.checkpoint(), 0.0)}
         self.blocks: OrderedDict[int, Block] = OrderedDict()
-        self.suffixes: tuple[dict[int, bytes], dict[int, bytes]] = ({}, {})  # lean, rich
+        # Each pool song's entry ending (lean, rich), built when the song first charts.
+        self.suffixes = (np.full(len(self.start), None, object), np.full(len(self.start), None, object))
 
     def _build_pool(self) -> None:
         scopes: list[tuple[Catalog, np.ndarray]] = []
@@ -288,14 +289,14 @@ class ChartSimulation:
         catalog, index = self._catalog_of(song)
         return catalog.meta(index)
 
-    def suffix(self, song: int, rich: bool) -> bytes:
-        """The end of an entry: what follows entryDate's value, with the song's trackMetadata."""
-        found = self.suffixes[rich].get(song)
-        if found is None:
-            catalog, index = self._catalog_of(song)
-            meta = catalog.meta_json(index, rich)
-            middle = b'"},"missingRequiredFields":false,"trackMetadata":' if rich else b'"},"trackMetadata":'
-            found = self.suffixes[rich][song] = middle + meta + b"}"
+    def suffixes_of(self, songs: np.ndarray, rich: bool) -> np.ndarray:
+        """The end of each song's entry: what follows entryDate's value, with its trackMetadata."""
+        table = self.suffixes[rich]
+        found = table[songs]
+        middle = b'"},"missingRequiredFields":false,"trackMetadata":' if rich else b'"},"trackMetadata":'
+        for at in np.flatnonzero(found == None).tolist():  # noqa: E711 (element-wise on an object array)
+            catalog, index = self._catalog_of(int(songs[at]))
+            found[at] = table[songs[at]] = middle + catalog.meta_json(index, rich) + b"}"
         return found
 
 
