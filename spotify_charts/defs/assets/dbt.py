@@ -5,7 +5,6 @@ partition range's dates, once per backfill; everything else (seeds, intermediate
 dimensions and the contract marts) is unpartitioned and rebuilds from all history downstream.
 """
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,6 +14,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from spotify_charts.defs.dbt_project import dbt_project
 from spotify_charts.defs.partitions import WAREHOUSE_POOL, chart_date_partitions, partition_dates
 from spotify_charts.defs.resources import WarehouseResource
+from spotify_charts.defs.retries import TRANSIENT_RETRY_POLICY, permanent_failures_not_retried
 
 # A run builds a subset of the models (one asset set, or what automation requested): only the
 # tests whose every parent is in it run, not a test that also reads a model built elsewhere.
@@ -22,6 +22,7 @@ CAUTIOUS = ["--indirect-selection", "cautious"]
 DAILY_TAG = "daily"
 REGIONS_SEED = dg.AssetKey(["reference", "regions"])
 DAILY_SELECTION = f"tag:{DAILY_TAG}"
+CORE_GROUP = "core"
 
 
 class ChartsDbtTranslator(DagsterDbtTranslator):
@@ -47,12 +48,11 @@ class ChartsDbtTranslator(DagsterDbtTranslator):
         ).with_label("eager, any loaded dates")
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
-        return "dbt_" + dbt_resource_props["fqn"][1] if len(dbt_resource_props["fqn"]) > 2 else "dbt"
-
-
-def dbt_date_vars(start: str, end: str) -> list[str]:
-    """dbt's `--vars` for a date range (inclusive ISO dates)."""
-    return ["--vars", json.dumps({"min_date": start, "max_date": end})]
+        """The layer, named by the model's folder under dbt/models: staging, core or analytics. The
+        regions seed is reference data the dimensions use: core."""
+        if dbt_resource_props["resource_type"] == "seed":
+            return CORE_GROUP
+        return dbt_resource_props["fqn"][1]
 
 
 @dbt_assets(
@@ -63,14 +63,14 @@ def dbt_date_vars(start: str, end: str) -> list[str]:
     dagster_dbt_translator=ChartsDbtTranslator(),
     project=dbt_project,
     pool=WAREHOUSE_POOL,
+    retry_policy=TRANSIENT_RETRY_POLICY,
 )
 def daily_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """The staging views and the incremental fact table, built for the run's chart dates."""
     dates = partition_dates(context)
-    args = ["build", *CAUTIOUS, *dbt_date_vars(dates[0].isoformat(), dates[-1].isoformat())]
-    with warehouse.dbt_environment():
-        invocation = dbt.cli(args, context=context)
-    yield from invocation.stream()
+    dates_vars = {"min_date": dates[0].isoformat(), "max_date": dates[-1].isoformat()}
+    with permanent_failures_not_retried():  # a failed dbt test fails once; a dropped connection is retried
+        yield from dbt.cli(["build", *CAUTIOUS, *warehouse.dbt_arguments(dates_vars)], context=context).stream()
 
 
 @dbt_assets(
@@ -81,9 +81,9 @@ def daily_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, war
     dagster_dbt_translator=ChartsDbtTranslator(),
     project=dbt_project,
     pool=WAREHOUSE_POOL,
+    retry_policy=TRANSIENT_RETRY_POLICY,
 )
 def analytics_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """Dimensions and the contract marts that answer the dashboard's questions, from all loaded history."""
-    with warehouse.dbt_environment():
-        invocation = dbt.cli(["build", *CAUTIOUS], context=context)
-    yield from invocation.stream()
+    with permanent_failures_not_retried():
+        yield from dbt.cli(["build", *CAUTIOUS, *warehouse.dbt_arguments()], context=context).stream()
