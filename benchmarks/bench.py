@@ -15,8 +15,12 @@
 8. The full stack as processes (README, "Running the full stack"): how long the code server,
    webserver and daemon take to come up on a fresh PostgreSQL instance, and a backfill of every
    asset over 7 dates of 2 charts, launched through the webserver's GraphQL API and run by the daemon.
+9. The sample source: a year of the 7 default charts generated (simulated and rendered as the
+   API's bytes) by a fresh process on one core, as the raw step does; charts per second of wall
+   clock and of the process's CPU time, median of the rounds.
 
-Usage: python -m benchmarks.bench [--rounds N] [--skip-demo] [--only load,demo,dbt,update,api,postgres,stack,dashboard]
+Usage: python -m benchmarks.bench [--rounds N] [--skip-demo]
+       [--only load,demo,dbt,update,api,postgres,stack,dashboard,sample]
 """
 
 from __future__ import annotations
@@ -59,6 +63,49 @@ start = time.perf_counter()
 report = load_staging(LocalFileStore(raw), DuckDBWarehouse(db), aliases, dates, "sample")
 print(json.dumps({"seconds": time.perf_counter() - start, "entries": report.entry_rows}))
 """
+
+
+_SAMPLE_ONE_ROUND = """
+import datetime as dt, hashlib, json, sys, time
+wall, cpu = time.perf_counter(), time.process_time()
+from spotify_charts.sources.sample import SampleSource
+aliases, first, days = json.loads(sys.argv[1]), dt.date.fromisoformat(sys.argv[2]), int(sys.argv[3])
+source, digest = SampleSource(), hashlib.sha256()
+for day in (first + dt.timedelta(days=i) for i in range(days)):
+    for alias in aliases:
+        digest.update(source.fetch(alias, day).body)
+print(json.dumps({"seconds": time.perf_counter() - wall, "cpu_seconds": time.process_time() - cpu,
+                  "charts": len(aliases) * days, "sha256": digest.hexdigest()}))
+"""
+
+
+def bench_sample(rounds: int) -> dict:
+    """Sample charts per second: a year of 7 charts by a fresh process (imports included), one core."""
+    results = []
+    for i in range(rounds):
+        out = subprocess.run(
+            [sys.executable, "-c", _SAMPLE_ONE_ROUND, json.dumps(ALIASES), DATES[0].isoformat(), str(len(DATES))],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1"),
+        )
+        result = json.loads(out.stdout)
+        results.append(result)
+        print(
+            f"  sample round {i + 1}: {result['charts']:,} charts in {result['seconds']:.2f} s "
+            f"({result['cpu_seconds']:.2f} s CPU) = {result['charts'] / result['seconds']:,.0f}/s",
+            flush=True,
+        )
+    if len({r["sha256"] for r in results}) != 1:
+        raise AssertionError("the sample source gave different bytes in different processes")
+    return {
+        "charts": results[0]["charts"],
+        "per_s": statistics.median(r["charts"] / r["seconds"] for r in results),
+        "per_cpu_s": statistics.median(r["charts"] / r["cpu_seconds"] for r in results),
+        "median_s": statistics.median(r["seconds"] for r in results),
+        "sha256": results[0]["sha256"],
+    }
 
 
 def prepare_raw() -> Path:
@@ -204,7 +251,7 @@ def bench_api(rate: float, charts: int) -> dict:
     import orjson
 
     from spotify_charts.sources.api import ChartsApiSource
-    from spotify_charts.sources.sample.simulation import sample_chart
+    from spotify_charts.sources.sample import sample_chart
     from spotify_charts_tests.support.fake_api import FakeChartsApi
 
     days = [END - dt.timedelta(days=i) for i in range(charts // len(ALIASES), 0, -1)]
@@ -284,7 +331,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--skip-demo", action="store_true")
-    parser.add_argument("--only", default="load,demo,dbt,update,api,postgres,stack")
+    parser.add_argument("--only", default="load,demo,dbt,update,api,postgres,stack,sample")
     args = parser.parse_args()
     only = set(args.only.split(","))
     if args.skip_demo:
@@ -292,8 +339,16 @@ def main() -> int:
     WORK.mkdir(exist_ok=True)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     print(f"machine: {machine}")
-    raw = prepare_raw() if only & {"load", "dbt", "postgres"} else WORK / "raw-year"
     lines = ["| measure | result | target |", "| --- | --- | --- |"]
+    if "sample" in only:  # first: the others generate their snapshots with it
+        print(f"sample source, {len(ALIASES)} charts x {len(DATES)} days, fresh process, {args.rounds} rounds:")
+        sample = bench_sample(args.rounds)
+        lines.append(
+            f"| sample source: a year of the 7 default charts, fresh process, one core, median of {args.rounds} | "
+            f"{sample['per_s']:,.0f} charts/s ({sample['charts']:,} in {sample['median_s']:.2f} s; "
+            f"{sample['per_cpu_s']:,.0f} per CPU second; bytes sha256 {sample['sha256'][:12]}) | 1,000 charts/s |"
+        )
+    raw = prepare_raw() if only & {"load", "dbt", "postgres"} else WORK / "raw-year"
     if "load" in only:
         print(f"raw snapshots -> staging, {len(ALIASES)} charts x {len(DATES)} days, {args.rounds} rounds:")
         load = bench_load(raw, args.rounds)

@@ -24,7 +24,10 @@ def encode_snapshot(body: bytes, source: str) -> bytes:
     """
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}")
-    compressor = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+    # Level 3, not zlib's default 6: half the CPU (about 1.1 ms instead of 2.2 ms for a 200-entry
+    # chart; compressing was a third of the raw step's CPU once the sample source got fast) for
+    # files about 12% larger (29 KB instead of 26 KB).
+    compressor = zlib.compressobj(3, zlib.DEFLATED, -zlib.MAX_WBITS)
     header = (
         _GZIP_MAGIC + bytes([_FCOMMENT]) + b"\x00\x00\x00\x00" + b"\x00\xff" + _SOURCE_TAG + source.encode() + b"\x00"
     )

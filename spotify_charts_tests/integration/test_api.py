@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from spotify_charts.sources.api import ChartsApiError, ChartsApiSource, RateLimiter, RefreshingToken, _CappedRetry
-from spotify_charts.sources.sample.simulation import sample_chart
+from spotify_charts.sources.sample import sample_chart
 from spotify_charts_tests.support.fake_api import FakeChartsApi
 
 TOKEN = "test-token-s3cr3t"

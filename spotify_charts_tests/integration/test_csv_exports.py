@@ -338,7 +338,7 @@ def sample_as_csv(alias: str, day: dt.date) -> str:
     import csv
     import io
 
-    from spotify_charts.sources.sample.simulation import sample_chart
+    from spotify_charts.sources.sample import sample_chart
 
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")

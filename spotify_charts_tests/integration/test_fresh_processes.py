@@ -51,3 +51,33 @@ def test_a_load_does_not_import_pandas(tmp_path):
         check=True,
     )
     assert out.stdout.split() == ["500", "False"]
+
+
+def test_call_order_does_not_change_the_bytes():
+    """Forward, backward and shuffled runs (each in a fresh process, so nothing is cached yet) give
+    the same bytes: a date far back is simulated again from a checkpoint, not from the last state."""
+    aliases = ["regional-global-daily", "regional-ee-daily"]
+    days = [dt.date(2019, 3, 1), dt.date(2019, 3, 2), dt.date(2021, 7, 9), dt.date(2024, 12, 31), dt.date(2025, 1, 1)]
+    wanted = [(a, d.isoformat()) for d in days for a in aliases]
+    code = (
+        "import datetime as dt, hashlib, json, random, sys\n"
+        "from spotify_charts.sources.sample import SampleSource\n"
+        "wanted = [tuple(w) for w in json.loads(sys.argv[1])]\n"
+        "shuffled = random.Random(7).sample(wanted, len(wanted))\n"
+        "order = {'forward': wanted, 'backward': wanted[::-1], 'shuffled': shuffled}[sys.argv[2]]\n"
+        "print(json.dumps({f'{a}/{d}': hashlib.sha256(SampleSource().fetch(a, dt.date.fromisoformat(d)).body)"
+        ".hexdigest() for a, d in order}))\n"
+    )
+    runs = {
+        how: json.loads(
+            subprocess.run(
+                [sys.executable, "-c", code, json.dumps(wanted), how], capture_output=True, check=True, text=True
+            ).stdout
+        )
+        for how in ("forward", "backward", "shuffled")
+    }
+    assert len(runs["forward"]) == len(wanted)
+    assert runs["backward"] == runs["forward"] and runs["shuffled"] == runs["forward"]
+    # And within one process: going back after going forward gives the first answer again.
+    late, early = _digest(aliases[1], days[-1]), _digest(aliases[1], days[0])
+    assert (early, late) == (runs["forward"][f"{aliases[1]}/{days[0]}"], runs["forward"][f"{aliases[1]}/{days[-1]}"])

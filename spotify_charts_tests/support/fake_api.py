@@ -28,7 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import orjson
 
-from spotify_charts.sources.sample.simulation import sample_chart
+from spotify_charts.sources.sample import sample_chart
 
 CHART_PATH = re.compile(r"^/auth/v0/charts/(?P<alias>[a-z0-9-]+)/(?P<date>\d{4}-\d{2}-\d{2}|latest)$")
 

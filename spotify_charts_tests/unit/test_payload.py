@@ -10,7 +10,7 @@ import pytest
 from spotify_charts.snapshots import Snapshot, SnapshotError
 from spotify_charts.snapshots.arrow import CHART_ENTRIES_SCHEMA, CHART_ENTRY_ARTISTS_SCHEMA, parse_snapshots
 from spotify_charts.snapshots.files import encode_snapshot, snapshot_source
-from spotify_charts.sources.sample.simulation import sample_chart
+from spotify_charts.sources.sample import sample_chart
 from spotify_charts_tests.support.helpers import gz
 
 DAY = dt.date(2023, 1, 26)

@@ -1,6 +1,7 @@
 """The built-in sample source: deterministic simulated charts, no account, no network.
 
-`catalog` is the simulated market, `simulation` each chart's day-by-day ranking.
+`catalog` is the simulated market, `simulation` each chart's day-by-day ranking, `history` the
+chart-history fields, `payload` the API's JSON bytes.
 Plain package (no Dagster import).
 """
 
@@ -8,11 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-import orjson
-
 from spotify_charts import sources
 from spotify_charts.sources import FetchedChart
-from spotify_charts.sources.sample.simulation import sample_chart
+from spotify_charts.sources.sample.payload import sample_chart, sample_payload
+
+__all__ = ["SampleSource", "sample_chart", "sample_payload"]
 
 
 class SampleSource:
@@ -21,8 +22,8 @@ class SampleSource:
     name = "sample"
 
     def fetch(self, alias: str, chart_date: dt.date) -> FetchedChart:
-        chart = sample_chart(alias, chart_date)
-        return FetchedChart(orjson.dumps(chart), len(chart["entries"]))
+        body, entries = sample_payload(alias, chart_date)
+        return FetchedChart(body, entries)
 
     def latest_date(self, alias: str) -> dt.date:
         """Like Spotify: a day's charts appear the next day, so the latest is yesterday (UTC)."""

@@ -1,7 +1,10 @@
 """The simulated music market behind the sample charts: artists, songs, release days, stream curves.
 
 Everything is seeded from stable hashes of names, so a region's catalogue is the same in any
-process. Plain module (no Dagster import).
+process. The numbers that drive the ranking (release day, kind, appeal, decay) are drawn for all
+songs at once with NumPy; a song's metadata (title, credits, label, URIs) is drawn from the song's
+own seed only when the song first reaches a chart, so the many songs that never chart cost
+nothing. Plain module (no Dagster import).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 import numpy as np
+import orjson
 
 from spotify_charts.regions import FIRST_CHART_DATE
 
@@ -26,6 +30,7 @@ _CATALOG_END = dt.date(2031, 1, 3)
 RICH_PAYLOADS_FROM = dt.date(2020, 1, 1)
 
 ORD_EPOCH = CHART_EPOCH.toordinal()
+NEVER = 10**9  # an ordinal after every simulated day
 T = TypeVar("T")
 
 # Song kinds: how a song's daily streams evolve after release.
@@ -119,7 +124,7 @@ def seed(*parts: object) -> int:
 
 
 def _spotify_id(rng: random.Random) -> str:
-    return "".join(rng.choice(_B62) for _ in range(22))
+    return "".join(rng.choices(_B62, k=22))
 
 
 def iso(ordinal: int) -> str:
@@ -130,23 +135,6 @@ def iso(ordinal: int) -> str:
 class _Artist:
     name: str
     uri: str
-    popularity: float
-
-
-@dataclass
-class Catalog:
-    """Every song of one scope (`global`, or one region's local scene), as parallel arrays."""
-
-    scope: str
-    start: np.ndarray  # ordinal of the first day the track URI exists
-    origin: np.ndarray  # ordinal the streaming curve counts from (a re-issue keeps the original's)
-    kind: np.ndarray
-    appeal: np.ndarray
-    tau: np.ndarray  # decay constant, days
-    mid: np.ndarray  # sleeper: days to the peak
-    fade_from: np.ndarray  # ordinal after which the track keeps only `fade` of its streams
-    fade: np.ndarray
-    meta: list[dict] = field(repr=False)  # trackMetadata, rich form (newer payloads)
 
 
 def _name(rng: random.Random, style: str, parts: tuple[int, int]) -> str:
@@ -155,32 +143,24 @@ def _name(rng: random.Random, style: str, parts: tuple[int, int]) -> str:
     return word[:1].upper() + word[1:]
 
 
-def _artists(scope: str, count: int) -> list[_Artist]:
-    rng = random.Random(seed("artists", scope))
+def _artist(scope: str, index: int) -> _Artist:
+    rng = random.Random(seed("artist", scope, index))
     style = _REGION_STYLE.get(scope, "latin")
-    artists = []
-    for _ in range(count):
-        roll = rng.random()
-        if roll < 0.08:
-            name = f"{_name(rng, style, (1, 2))}, The {_name(rng, 'latin', (2, 2))}"
-        elif roll < 0.15:
-            name = f"{_name(rng, style, (1, 2))} & {_name(rng, style, (1, 2))}"
-        elif roll < 0.5:
-            name = f"{_name(rng, style, (2, 3))} {_name(rng, style, (2, 3))}"
-        else:
-            name = _name(rng, style, (2, 4))
-        artists.append(_Artist(name, f"spotify:artist:{_spotify_id(rng)}", rng.lognormvariate(0, 0.7)))
-    return artists
+    roll = rng.random()
+    if roll < 0.08:
+        name = f"{_name(rng, style, (1, 2))}, The {_name(rng, 'latin', (2, 2))}"
+    elif roll < 0.15:
+        name = f"{_name(rng, style, (1, 2))} & {_name(rng, style, (1, 2))}"
+    elif roll < 0.5:
+        name = f"{_name(rng, style, (2, 3))} {_name(rng, style, (2, 3))}"
+    else:
+        name = _name(rng, style, (2, 4))
+    return _Artist(name, f"spotify:artist:{_spotify_id(rng)}")
 
 
 def _title(rng: random.Random) -> str:
     form = rng.choice(_TITLE_FORMS)
     return form.format(a=rng.choice(_TITLE_WORDS), b=rng.choice(_TITLE_WORDS))
-
-
-def _release_day(rng: random.Random, friday: int) -> int:
-    """Most releases land on a Friday; the rest spread over the week."""
-    return friday if rng.random() < 0.78 else friday + rng.choice((-4, -3, -2, -1, 1, 2))
 
 
 def built_once(build: Callable[[str], T]) -> Callable[[str], T]:
@@ -197,123 +177,213 @@ def built_once(build: Callable[[str], T]) -> Callable[[str], T]:
     return get
 
 
-@built_once
-def build_catalog(scope: str) -> Catalog:
-    """Simulate every release of one scope from 2015 to 2030, plus the classics before it."""
-    is_global = scope == "global"
-    rng = random.Random(seed("catalog", scope))
-    artists = _artists(scope, 700 if is_global else 160)
-    guests = artists + ([] if is_global else _artists("global", 700)[:120])
-    stars = sorted(artists, key=lambda a: -a.popularity)[: len(artists) // 8]
-    rows: list[tuple] = []  # start, origin, kind, appeal, tau, mid, fade_from, fade, meta
+@dataclass
+class Catalog:
+    """Every song of one scope (`global`, or one region's local scene), as parallel arrays."""
 
-    def add(
-        kind: int,
-        release: int,
-        appeal: float,
-        tau: float,
-        mid: float,
-        main: _Artist,
-        title: str | None = None,
-        release_text: str | None = None,
-    ) -> None:
-        credits = [main]
+    scope: str
+    start: np.ndarray  # ordinal of the first day the track URI exists
+    origin: np.ndarray  # ordinal the streaming curve counts from (a re-issue keeps the original's)
+    kind: np.ndarray
+    appeal: np.ndarray
+    tau: np.ndarray  # decay constant, days
+    mid: np.ndarray  # sleeper: days to the peak
+    fade_from: np.ndarray  # ordinal after which the track keeps only `fade` of its streams
+    fade: np.ndarray
+    artist: np.ndarray  # index of the main artist in the scope's artists
+    original: np.ndarray  # a re-issue: the index of the song it re-issues (else its own index)
+    year_only: np.ndarray  # the release date is known only to the year
+    _meta: dict[int, dict] = field(default_factory=dict, repr=False)
+    _json: dict[tuple[int, bool], bytes] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+    def meta(self, song: int) -> dict:
+        """The song's trackMetadata (rich form), drawn from the song's own seed on first use."""
+        with self._lock:
+            return self._meta_locked(song)
+
+    def _meta_locked(self, song: int) -> dict:
+        if song in self._meta:
+            return self._meta[song]
+        original = int(self.original[song])
+        if original != song:  # a re-release: same name and credits, a new URI and release date
+            rng = random.Random(seed("reissue", self.scope, song))
+            meta = dict(
+                self._meta_locked(original),
+                trackUri=f"spotify:track:{_spotify_id(rng)}",
+                releaseDate=iso(int(self.start[song])),
+            )
+        else:
+            meta = self._draw_meta(song)
+        self._meta[song] = meta
+        return meta
+
+    def _draw_meta(self, song: int) -> dict:
+        rng = random.Random(seed("song", self.scope, song))
+        is_global = self.scope == "global"
+        credits = [_artists(self.scope)[int(self.artist[song])]]
         roll = rng.random()
-        if roll < 0.3:
-            credits += rng.sample(guests, 1 if roll < 0.22 else 2)
+        if roll < 0.3:  # guests: the scope's artists, and in a region also some international ones
+            own = _artists(self.scope)
+            guests = len(own) + (0 if is_global else 120)
+            for pick in rng.sample(range(guests), 1 if roll < 0.22 else 2):
+                credits.append(own[pick] if pick < len(own) else _artists("global")[pick - len(own)])
         credits = list(dict.fromkeys(credits, None))
-        name = title or _title(rng)
+        if self.kind[song] == SEASONAL:
+            first, second = ("Last", "White", "Jingle", "Merry"), ("Christmas", "Winter", "Bells", "Snow")
+            name = f"{rng.choice(first)} {rng.choice(second)}"
+        else:
+            name = _title(rng)
         if len(credits) > 1 and rng.random() < 0.5:
             name = f"{name} (feat. {' & '.join(a.name for a in credits[1:])})"
-        label = rng.choice(_LABELS)
-        meta = {
+        release = iso(int(self.start[song]))
+        return {
             "trackName": name,
             "trackUri": f"spotify:track:{_spotify_id(rng)}",
             "displayImageUri": f"https://i.scdn.co/image/ab67616d00001e02{rng.getrandbits(96):024x}",
             "artists": [{"name": a.name, "spotifyUri": a.uri, "externalUrl": ""} for a in credits],
             "producers": [],
             "songWriters": [],
-            "labels": [{"name": label, "spotifyUri": "", "externalUrl": ""}],
-            "releaseDate": release_text if release_text is not None else iso(release),
+            "labels": [{"name": rng.choice(_LABELS), "spotifyUri": "", "externalUrl": ""}],
+            "releaseDate": release[:4] if self.year_only[song] else release,
         }
-        fade_from, fade = 10**9, 1.0
-        rows.append([release, release, kind, appeal, tau, mid, fade_from, fade, meta])
-        # A hit may come back under a new track URI (re-release, remaster): same name and
-        # credits; the old URI keeps a trickle of the streams.
-        if kind in (HIT, SEASONAL, EVERGREEN) and rng.random() < (0.35 if kind != HIT else 0.03):
-            reissue = max(release, ORD_EPOCH - 200) + rng.randint(200, 1500)
-            rows[-1][6:8] = [reissue, 0.12]
-            remaster = dict(meta, trackUri=f"spotify:track:{_spotify_id(rng)}", releaseDate=iso(reissue))
-            rows.append([reissue, release, kind, appeal * 0.9, tau, mid, 10**9, 1.0, remaster])
+
+    def meta_json(self, song: int, rich: bool) -> bytes:
+        """The song's trackMetadata as JSON, in the rich form or the form of older captures."""
+        key = (song, rich)
+        found = self._json.get(key)
+        if found is None:
+            meta = self.meta(song)
+            found = orjson.dumps(meta if rich else _lean(meta))
+            self._json[key] = found
+        return found
+
+
+def _lean(meta: dict) -> dict:
+    """The trackMetadata shape of older captures: no producers, writers or external URLs."""
+    return {
+        "trackName": meta["trackName"],
+        "trackUri": meta["trackUri"],
+        "displayImageUri": meta["displayImageUri"],
+        "artists": [{"name": a["name"], "spotifyUri": a["spotifyUri"]} for a in meta["artists"]],
+        "labels": [{"name": label["name"]} for label in meta["labels"]],
+        # Older captures drop a release date known only to the year.
+        **({"releaseDate": meta["releaseDate"]} if len(meta["releaseDate"]) == 10 else {}),
+    }
+
+
+@built_once
+def _artists(scope: str) -> list[_Artist]:
+    return [_artist(scope, i) for i in range(_artist_count(scope))]
+
+
+def _artist_count(scope: str) -> int:
+    return 700 if scope == "global" else 160
+
+
+@built_once
+def build_catalog(scope: str) -> Catalog:
+    """Simulate every release of one scope from 2015 to 2030, plus the classics before it."""
+    is_global = scope == "global"
+    rng = np.random.default_rng(seed("catalog", scope))
+    popularity = rng.lognormal(0.0, 0.7, _artist_count(scope))
+    stars = np.argsort(-popularity, kind="stable")[: len(popularity) // 8]
+    parts: list[dict[str, np.ndarray]] = []
+
+    def part(kind, start, appeal, tau, mid, artist, year_only=None) -> None:  # noqa: ANN001
+        n = len(start)
+        parts.append(
+            {
+                "kind": np.broadcast_to(np.asarray(kind, np.int8), n),
+                "start": np.asarray(start, np.int64),
+                "appeal": np.asarray(appeal, np.float64),
+                "tau": np.broadcast_to(np.asarray(tau, np.float64), n),
+                "mid": np.broadcast_to(np.asarray(mid, np.float64), n),
+                "artist": np.asarray(artist, np.int32),
+                "year_only": np.zeros(n, bool) if year_only is None else year_only,
+            }
+        )
 
     # Classics: December songs and evergreen catalogue hits, released decades ago.
-    for _ in range(14 if is_global else 3):
-        year = rng.randint(1957, 2014)
-        text = str(year) if rng.random() < 0.25 else None  # year-only precision: unparsable
-        add(
-            SEASONAL,
-            dt.date(year, 11, rng.randint(1, 28)).toordinal(),
-            rng.uniform(0.8, 2.2),
-            0,
-            0,
-            rng.choice(artists),
-            title=f"{rng.choice(('Last', 'White', 'Jingle', 'Merry'))} "
-            f"{rng.choice(('Christmas', 'Winter', 'Bells', 'Snow'))}",
-            release_text=text,
-        )
-    for _ in range(40 if is_global else 8):
-        year = rng.randint(1970, 2014)
-        add(
-            EVERGREEN,
-            dt.date(year, rng.randint(1, 12), rng.randint(1, 28)).toordinal(),
-            rng.uniform(0.08, 0.3),
-            0,
-            0,
-            rng.choice(artists),
-        )
+    def old_days(count: int, first_year: int, months: tuple[int, int]) -> np.ndarray:
+        years = rng.integers(first_year, 2015, count)
+        month = rng.integers(months[0], months[1] + 1, count)
+        day = rng.integers(1, 29, count)
+        return np.array([dt.date(int(y), int(m), int(d)).toordinal() for y, m, d in zip(years, month, day)])
 
-    singles_per_week = 28 if is_global else 9
-    album_chance = 0.35 if is_global else 0.12
-    friday = _CATALOG_START.toordinal()
-    while friday < _CATALOG_END.toordinal():
-        for _ in range(singles_per_week):
-            main = rng.choice(artists)
-            appeal = main.popularity * 0.05 * (rng.paretovariate(1.5))
-            if rng.random() < 0.06:
-                add(
-                    SLEEPER,
-                    _release_day(rng, friday),
-                    min(appeal * 2.5, 4.0),
-                    rng.lognormvariate(math.log(60), 0.5),
-                    rng.uniform(30, 150),
-                    main,
-                )
-            else:
-                add(HIT, _release_day(rng, friday), min(appeal, 4.0), rng.lognormvariate(math.log(22), 0.9), 0, main)
-        if rng.random() < album_chance:  # album drop: a star's whole record at once
-            star = rng.choice(stars)
-            strength = star.popularity * rng.uniform(0.25, 0.8)
-            for track in range(rng.randint(9, 16)):
-                add(
-                    ALBUM_TRACK,
-                    friday,
-                    min(strength * rng.uniform(0.25, 1.0) / (1 + track * 0.08), 4.0),
-                    rng.lognormvariate(math.log(9), 0.6),
-                    0,
-                    star,
-                )
-        friday += 7
+    n = 14 if is_global else 3
+    part(SEASONAL, old_days(n, 1957, (11, 11)), rng.uniform(0.8, 2.2, n), 0, 0,
+         rng.integers(0, len(popularity), n), year_only=rng.random(n) < 0.25)  # fmt: skip
+    n = 40 if is_global else 8
+    part(EVERGREEN, old_days(n, 1970, (1, 12)), rng.uniform(0.08, 0.3, n), 0, 0, rng.integers(0, len(popularity), n))
 
-    columns = list(zip(*rows))
+    fridays = np.arange(_CATALOG_START.toordinal(), _CATALOG_END.toordinal(), 7)
+    per_week = 28 if is_global else 9
+    n = len(fridays) * per_week
+    main = rng.integers(0, len(popularity), n)
+    appeal = popularity[main] * 0.05 * (rng.pareto(1.5, n) + 1.0)
+    # Most releases land on a Friday; the rest spread over the week.
+    shift = np.where(rng.random(n) < 0.78, 0, rng.choice(np.array([-4, -3, -2, -1, 1, 2]), n))
+    release = np.repeat(fridays, per_week) + shift
+    sleeper = rng.random(n) < 0.06
+    tau_hit = rng.lognormal(math.log(22), 0.9, n)
+    tau_sleeper = rng.lognormal(math.log(60), 0.5, n)
+    mid = rng.uniform(30, 150, n)
+    part(
+        np.where(sleeper, SLEEPER, HIT),
+        release,
+        np.where(sleeper, np.minimum(appeal * 2.5, 4.0), np.minimum(appeal, 4.0)),
+        np.where(sleeper, tau_sleeper, tau_hit),
+        np.where(sleeper, mid, 0.0),
+        main,
+    )
+
+    # Album drops: a star's whole record on one Friday.
+    drop = fridays[rng.random(len(fridays)) < (0.35 if is_global else 0.12)]
+    star = stars[rng.integers(0, len(stars), len(drop))]
+    strength = popularity[star] * rng.uniform(0.25, 0.8, len(drop))
+    tracks = rng.integers(9, 17, len(drop))
+    track = np.arange(tracks.sum()) - np.repeat(np.cumsum(tracks) - tracks, tracks)
+    n = len(track)
+    part(
+        ALBUM_TRACK,
+        np.repeat(drop, tracks),
+        np.minimum(np.repeat(strength, tracks) * rng.uniform(0.25, 1.0, n) / (1 + track * 0.08), 4.0),
+        rng.lognormal(math.log(9), 0.6, n),
+        0,
+        np.repeat(star, tracks),
+    )
+
+    cols = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+    count = len(cols["start"])
+    # A hit may come back under a new track URI (re-release, remaster): same name and credits;
+    # the old URI keeps a trickle of the streams.
+    kind = cols["kind"]
+    chance = np.where(kind == HIT, 0.03, np.where(np.isin(kind, (SEASONAL, EVERGREEN)), 0.35, 0.0))
+    again = np.flatnonzero(rng.random(count) < chance)
+    reissue = np.maximum(cols["start"][again], ORD_EPOCH - 200) + rng.integers(200, 1501, len(again))
+    fade_from = np.full(count, NEVER, np.int64)
+    fade_from[again] = reissue
+    fade = np.ones(count)
+    fade[again] = 0.12
+
+    def both(original: np.ndarray, reissued: np.ndarray) -> np.ndarray:
+        return np.concatenate([original, reissued])
+
     return Catalog(
         scope=scope,
-        start=np.array(columns[0], dtype=np.int64),
-        origin=np.array(columns[1], dtype=np.int64),
-        kind=np.array(columns[2], dtype=np.int8),
-        appeal=np.array(columns[3], dtype=np.float64),
-        tau=np.array(columns[4], dtype=np.float64),
-        mid=np.array(columns[5], dtype=np.float64),
-        fade_from=np.array(columns[6], dtype=np.int64),
-        fade=np.array(columns[7], dtype=np.float64),
-        meta=list(columns[8]),
+        start=both(cols["start"], reissue),
+        origin=both(cols["start"], cols["start"][again]),
+        kind=both(kind, kind[again]),
+        appeal=both(cols["appeal"], cols["appeal"][again] * 0.9),
+        tau=both(cols["tau"], cols["tau"][again]),
+        mid=both(cols["mid"], cols["mid"][again]),
+        fade_from=both(fade_from, np.full(len(again), NEVER, np.int64)),
+        fade=both(fade, np.ones(len(again))),
+        artist=both(cols["artist"], cols["artist"][again]),
+        original=both(np.arange(count), again),
+        year_only=both(cols["year_only"], np.zeros(len(again), bool)),
     )
