@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 import dagster as dg
 
-from spotify_charts.failures import is_transient
+from spotify_charts.defs.failures import is_transient
 
 # 3 more attempts, after ~15 s, ~30 s and ~60 s (+-50% jitter): a restarting database or a throttled
 # bucket has time to come back; a run stuck on a real outage fails within about two minutes.

@@ -3,7 +3,7 @@
 import psycopg2
 import pytest
 
-from spotify_charts.failures import is_transient
+from spotify_charts.defs.failures import is_transient
 from spotify_charts.snapshots import SnapshotError
 from spotify_charts.storage import StoreError
 
