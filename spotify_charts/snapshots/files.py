@@ -15,16 +15,16 @@ _FEXTRA, _FNAME, _FCOMMENT = 0x04, 0x08, 0x10
 _SOURCE_TAG = b"spotify-charts source="
 
 
-def encode_snapshot(body: bytes, source: str) -> bytes:
+def encode_snapshot(body: bytes, source: str, level: int = 6) -> bytes:
     """Gzip a payload, recording its source in the gzip header's comment field.
 
     The payload itself stays byte for byte as the source sent it (`zcat` shows it); the comment
     makes each snapshot one self-describing file. mtime is 0, so the same payload always gives the
-    same bytes.
+    same bytes. `level` is zlib's (a bulk import uses 1: 4x faster, files ~15% larger).
     """
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}")
-    compressor = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+    compressor = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
     header = (
         _GZIP_MAGIC + bytes([_FCOMMENT]) + b"\x00\x00\x00\x00" + b"\x00\xff" + _SOURCE_TAG + source.encode() + b"\x00"
     )
