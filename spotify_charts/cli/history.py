@@ -68,7 +68,7 @@ def next_step(report: ImportReport) -> str:
         f"(README, Bringing in years of history): in the Dagster UI, materialise the staging assets and "
         f"everything downstream for that partition range as one run, or\n"
         f"  dagster asset materialize -m spotify_charts.definitions --select "
-        f"'staging/chart_entries*,staging/chart_entry_artists*' "
+        f"'reference/regions,staging/chart_entries*,staging/chart_entry_artists*' "
         f"--partition-range {report.first_date}...{report.last_date}"
     )
 

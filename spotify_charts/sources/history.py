@@ -124,7 +124,7 @@ class ImportReport:
 
 
 class _Chart:
-    __slots__ = ("key", "entries", "ranks", "errors", "first_line", "last_line", "ordered")
+    __slots__ = ("key", "entries", "ranks", "errors", "first_line", "last_line", "ordered", "top")
 
     def __init__(self, key: Key, line: int) -> None:
         self.key = key
@@ -133,6 +133,7 @@ class _Chart:
         self.errors = 0
         self.first_line = self.last_line = line
         self.ordered = True
+        self.top = 0  # the highest rank so far (a lower one after it: the rows are not in rank order)
 
 
 def _region_codes() -> dict[str, str]:
@@ -306,17 +307,20 @@ class _Importer:
                         bad(reader.line_num, f"streams {streams!r} is not a number", chart)
                         continue
                 data["rankingMetric"] = {"value": streams, "type": "STREAMS"}
-            if ranks and rank < chart.entries[-1]["chartEntryData"]["currentRank"]:
+            if rank < chart.top:
                 chart.ordered = False
-            ranks[rank] = reader.line_num
-            chart.last_line = reader.line_num
+            else:
+                chart.top = rank
+            ranks[rank] = chart.last_line = reader.line_num
             chart.entries.append(
                 {
                     "chartEntryData": data,
                     "trackMetadata": {
                         "trackName": title,
                         "trackUri": _TRACK_URI + track,
-                        "artists": [{"name": name} for name in artist.split(", ") if name],
+                        "artists": [{"name": name} for name in artist.split(", ") if name]
+                        if ", " in artist
+                        else ([{"name": artist}] if artist else []),
                     },
                 }
             )
@@ -427,7 +431,7 @@ class _Importer:
         if not self.late_keys:
             return
         self.drain(0)
-        for bucket, handle in sorted(self.spill_files.items()):
+        for _, handle in sorted(self.spill_files.items()):
             handle.close()
             parts: dict[Key, list] = {}
             with open(handle.name, "rb") as spilled:

@@ -16,7 +16,8 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 HEADER = "title,rank,date,artist,url,region,chart,trend,streams"
 URL = "https://open.spotify.com/track/"
 ROWS = [
-    f'"Chantaje (feat. Maluma)",1,2017-01-01,"Shakira, Maluma",{URL}6mICuAdrwEjh6Y6lroV2Kg,Global,top200,SAME_POSITION,253019',
+    f'"Chantaje (feat. Maluma)",1,2017-01-01,"Shakira, Maluma",{URL}6mICuAdrwEjh6Y6lroV2Kg,Global,top200,SAME_POSITION,'
+    "253019",
     f'"Vente Pa\' Ca, Remix",2,2017-01-01,Ricky Martin,{URL}7DM4BPaS7uofFul3ywMe46,Global,top200,MOVE_UP,223988.0',
     f"Reggaetón Lento,3,2017-01-01,CNCO,{URL}3AEZUABDXNtecAOSC1qTfo,Global,top200,NEW_ENTRY,",
     f"Chantaje,1,2017-01-01,Shakira,{URL}6mICuAdrwEjh6Y6lroV2Kg,Global,viral50,MOVE_UP,",
@@ -54,7 +55,11 @@ def test_the_job_imports_and_the_partitioned_run_loads_history_through_every_mod
     (output,) = [e for e in result.all_events if e.event_type_value == "STEP_OUTPUT"]
     metadata = {k: v.value for k, v in output.event_specific_data.metadata.items()}
     assert (metadata["charts_stored"], metadata["entries_stored"]) == (4, 7)
-    assert (metadata["first_date"], metadata["last_date"], metadata["regions"]) == ("2017-01-01", "2017-01-02", "ee,global")
+    assert (metadata["first_date"], metadata["last_date"], metadata["regions"]) == (
+        "2017-01-01",
+        "2017-01-02",
+        "ee,global",
+    )
     assert metadata["unknown_regions"] == {"Atlantis": 1} and metadata["viral50_rows_skipped"] == 1
     assert "--partition-range 2017-01-01...2017-01-02" in metadata["next_step"]
 

@@ -24,7 +24,8 @@ URL = "https://open.spotify.com/track/"
 # Two dates of two regions, as the public file has them: names quoted where they hold a comma,
 # a viral50 chart with empty streams, a region we have no charts for, streams written as floats.
 ROWS = [
-    f'"Chantaje (feat. Maluma)",1,2017-01-01,"Shakira, Maluma",{URL}6mICuAdrwEjh6Y6lroV2Kg,Global,top200,SAME_POSITION,253019',
+    f'"Chantaje (feat. Maluma)",1,2017-01-01,"Shakira, Maluma",{URL}6mICuAdrwEjh6Y6lroV2Kg,Global,top200,SAME_POSITION,'
+    "253019",
     f'"Vente Pa\' Ca, Remix",2,2017-01-01,Ricky Martin,{URL}7DM4BPaS7uofFul3ywMe46,Global,top200,MOVE_UP,223988.0',
     f"Reggaetón Lento (Bailemos),3,2017-01-01,CNCO,{URL}3AEZUABDXNtecAOSC1qTfo,Global,top200,NEW_ENTRY,",
     f"Chantaje,1,2017-01-01,Shakira,{URL}6mICuAdrwEjh6Y6lroV2Kg,Global,viral50,MOVE_UP,",
@@ -67,7 +68,11 @@ def test_each_regions_daily_chart_becomes_a_snapshot_in_the_services_shape(tmp_p
     assert len(stored(tmp_path / "raw")) == 4
     assert (report.rows, report.charts_stored, report.entries_stored) == (12, 4, 8)
     assert report.viral_rows == 2 and report.unknown_regions == {"Atlantis": 2}
-    assert (report.first_date, report.last_date, report.regions) == (dt.date(2017, 1, 1), dt.date(2017, 1, 2), {"global", "ee"})
+    assert (report.first_date, report.last_date, report.regions) == (
+        dt.date(2017, 1, 1),
+        dt.date(2017, 1, 2),
+        {"global", "ee"},
+    )
     assert report.bad_row_count == 0 and report.charts_rejected == []
     assert "unknown region 'Atlantis': 2 rows skipped" in report.summary()
 
@@ -110,12 +115,24 @@ def test_a_gzipped_file_gives_the_same_snapshots(tmp_path):
     ("row", "problem"),
     [
         (f"Bad,two,2017-01-01,X,{URL}0aaaaaaaaaaaaaaaaaaaaa,Global,top200,NEW_ENTRY,1", "rank 'two' is not a number"),
-        (f"Bad,3,2017-01-01,X,https://example.com/track/0abc,Global,top200,NEW_ENTRY,1", "is not https://open.spotify.com/track/{id}"),
-        (f"Bad,1,2017-01-01,X,{URL}0aaaaaaaaaaaaaaaaaaaaa,Global,top200,NEW_ENTRY,1", "rank 1 appears more than once (first on line 2)"),
-        (f"Bad,3,2017-01-01,X,{URL}0aaaaaaaaaaaaaaaaaaaaa,Global,top200,NEW_ENTRY,lots", "streams 'lots' is not a number"),
+        (
+            "Bad,3,2017-01-01,X,https://example.com/track/0abc,Global,top200,NEW_ENTRY,1",
+            "is not https://open.spotify.com/track/{id}",
+        ),
+        (
+            f"Bad,1,2017-01-01,X,{URL}0aaaaaaaaaaaaaaaaaaaaa,Global,top200,NEW_ENTRY,1",
+            "rank 1 appears more than once (first on line 2)",
+        ),
+        (
+            f"Bad,3,2017-01-01,X,{URL}0aaaaaaaaaaaaaaaaaaaaa,Global,top200,NEW_ENTRY,lots",
+            "streams 'lots' is not a number",
+        ),
         (f"Bad,3,2017-01-01,X,{URL}0aaaaaaaaaaaaaaaaaaaaa,Global,top200,SIDEWAYS,1", "trend 'SIDEWAYS' is not one of"),
         (f"Bad,3,2017-01-01,X,{URL}0aaaaaaaaaaaaaaaaaaaaa,Global", "6 columns, expected 9"),
-        (f"Bad,3,2017-13-01,X,{URL}0aaaaaaaaaaaaaaaaaaaaa,Global,top200,NEW_ENTRY,1", "date '2017-13-01' is not a chart date"),
+        (
+            f"Bad,3,2017-13-01,X,{URL}0aaaaaaaaaaaaaaaaaaaaa,Global,top200,NEW_ENTRY,1",
+            "date '2017-13-01' is not a chart date",
+        ),
     ],
 )
 def test_a_bad_row_is_reported_by_file_and_line_and_keeps_its_chart_out(tmp_path, row, problem):
