@@ -20,7 +20,7 @@ include .env
 export $(shell sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)=.*/\1/p' .env)
 endif
 
-.PHONY: install manifest demo test lint bench dev token clean
+.PHONY: install manifest demo test test-unit lint bench dev token clean
 
 $(INSTALLED): pyproject.toml requirements.lock requirements-dev.lock
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON) (set PYTHON=...)"; exit 1; }
@@ -54,6 +54,10 @@ demo: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 test: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 	$(PY) -m pytest -q
 	$(MAKE) --no-print-directory lint
+
+# The inner loop: no server, no subprocess, no Dagster run.
+test-unit: $(INSTALLED)
+	$(PY) -m pytest -q spotify_charts_tests/unit
 
 lint: $(INSTALLED) $(CHECKOV)/.installed
 	$(VENV)/bin/ruff check spotify_charts spotify_charts_tests benchmarks
