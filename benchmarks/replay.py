@@ -11,7 +11,7 @@ of the staging assets and everything downstream for the whole range in one run (
 multiprocess executor: one process per step, as a run launched from the UI), then the same for
 the update date alone.
 
-Memory: a thread reads /proc every 0.2 s for every process below the command (the step processes
+Memory: a thread reads /proc every 0.5 s for every process below the command (the step processes
 and dbt's), keeping each one's VmHWM (the kernel's own peak resident set for that process), so no
 peak between two reads is missed. Step times come from the run's event log (STEP_START to
 STEP_SUCCESS; the events carry the step process's pid, which ties the peaks to steps).
@@ -54,6 +54,7 @@ class Watched:
     returncode: int
     processes: dict[int, Proc] = field(default_factory=dict)
     start: float = 0.0
+    wall_start: float = 0.0  # time.time() at the start, to set against the event log's timestamps
 
     def peak_mib(self) -> float:
         return max((p.peak_kib for p in self.processes.values()), default=0) / 1024
@@ -92,16 +93,20 @@ def _command(pid: int) -> str:
         return ""
 
 
-def watch(command: list[str], env: dict[str, str], log: Path, interval: float = 0.2) -> Watched:
+def watch(command: list[str], env: dict[str, str], log: Path, interval: float = 0.5) -> Watched:
     """Run `command`, recording every descendant's peak memory, until it exits."""
     start = time.perf_counter()
     with open(log, "wb") as out:
         child = subprocess.Popen(command, env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
-    watched = Watched(0.0, 0, start=start)
+    watched = Watched(0.0, 0, start=start, wall_start=time.time() - (time.perf_counter() - start))
     seen = watched.processes
     done = threading.Event()
 
+    snapshot = log.with_suffix(".processes.json")  # so a run stopped half-way still tells what it saw
+    next_dump = 0.0
+
     def poll() -> None:
+        nonlocal next_dump
         while True:
             now = time.perf_counter() - start
             table = {}
@@ -119,6 +124,10 @@ def watch(command: list[str], env: dict[str, str], log: Path, interval: float = 
                     proc = seen[pid] = Proc(pid, ppid, _command(pid), first_seen=now)
                 proc.peak_kib = max(proc.peak_kib, hwm)
                 proc.last_seen = now
+            if now >= next_dump or done.is_set():
+                next_dump = now + 5
+                rows = [vars(p) for p in sorted(seen.values(), key=lambda p: -p.peak_kib)]
+                snapshot.write_text(json.dumps({"seconds": now, "processes": rows}, indent=1))
             if done.is_set():
                 return
             time.sleep(interval)
@@ -208,9 +217,9 @@ def _run_figures(home: Path, watched: Watched) -> dict:
             continue
         kind = event.event_type_value
         counts[kind] = counts.get(kind, 0) + 1
-        if kind == "RUN_START":
+        if kind in ("RUN_START", "PIPELINE_START"):
             run_start = entry.timestamp
-        elif kind in ("RUN_SUCCESS", "RUN_FAILURE"):
+        elif kind in ("RUN_SUCCESS", "RUN_FAILURE", "PIPELINE_SUCCESS", "PIPELINE_FAILURE"):
             run_end = entry.timestamp
         elif kind == "STEP_START":
             steps[event.step_key] = {"start": entry.timestamp, "pid": event.pid}
@@ -225,10 +234,16 @@ def _run_figures(home: Path, watched: Watched) -> dict:
         out_steps[key] = {
             "seconds": step.get("end", step["start"]) - step["start"],
             "step_peak_mib": (proc.peak_kib / 1024) if proc else None,
-            "children_peak_mib": max((p.peak_kib for p in children), default=0) / 1024,
+            "dbt_peak_mib": max((p.peak_kib for p in dbt), default=0) / 1024,
             "dbt_seconds": sum(p.last_seen - p.first_seen for p in dbt),
         }
+    step_total = sum(s["seconds"] for s in out_steps.values())
+    run_seconds = (run_end - run_start) if run_start and run_end else None
     return {
+        "launch_to_run_start_s": (run_start - watched.wall_start) if run_start else None,
+        "run_end_to_exit_s": (watched.wall_start + watched.seconds - run_end) if run_end else None,
+        "steps_s": step_total,
+        "between_steps_s": (run_seconds - step_total) if run_seconds else None,
         "before_run_s": (run_start - created) if run_start else None,
         "created_to_end_s": (run_end - created) if run_end else None,
         "run_s": (run_end - run_start) if run_start and run_end else None,
@@ -249,6 +264,7 @@ def _run_figures(home: Path, watched: Watched) -> dict:
 
 def bench_replay(work: Path, regions: list[str], days: int) -> dict:
     folder = work / f"replay-{len(regions)}x{days}"
+    load_before = Path("/proc/loadavg").read_text().split()[:3]  # the machine is shared: say how busy it was
     prepared = prepare(folder, regions, days)
     last = FIRST + dt.timedelta(days=days - 1)
     update = last + dt.timedelta(days=1)
@@ -261,7 +277,16 @@ def bench_replay(work: Path, regions: list[str], days: int) -> dict:
     shutil.rmtree(folder / "dagster_home")  # the update's run alone in the event log read above
     daily = materialize(folder, regions, update, update, "update")
     print(f"  daily update of {update}: {daily['seconds']:.0f} s, peak {daily['peak_mib']:.0f} MiB", flush=True)
-    result = {"regions": len(regions), "days": days, "prepared": prepared, "backfill": backfill, "update": daily}
+    result = {
+        "regions": len(regions),
+        "days": days,
+        "commit": subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip(),
+        "load_average_before": load_before,
+        "load_average_after": Path("/proc/loadavg").read_text().split()[:3],
+        "prepared": prepared,
+        "backfill": backfill,
+        "update": daily,
+    }
     (folder / "result.json").write_text(json.dumps(result, indent=2, default=str))
     return result
 
@@ -279,12 +304,15 @@ def table_lines(result: dict) -> list[str]:
     ]  # fmt: skip
     for key, step in back["steps"].items():
         lines.append(
-            f"| replay step `{key}` | {step['seconds']:.0f} s, step process {step['step_peak_mib'] or 0:.0f} MiB, "
-            f"its children (dbt) {step['children_peak_mib']:.0f} MiB, dbt itself {step['dbt_seconds']:.0f} s | |"
+            f"| replay step `{key}` | {step['seconds']:.0f} s, step process {step['step_peak_mib'] or 0:.0f} MiB"
+            + (f", dbt {step['dbt_peak_mib']:.0f} MiB for {step['dbt_seconds']:.0f} s" if step["dbt_seconds"] else "")
+            + " | |"
         )
     lines.append(
-        f"| replay, Dagster side | {back['before_run_s'] or 0:.0f} s from the run's creation to its start; "
-        f"{back['event_total']:,} events ({back['events'].get('ASSET_MATERIALIZATION', 0):,} materialisations) | |"
+        f"| replay, Dagster side | {back['launch_to_run_start_s'] or 0:.0f} s from the command to the run's start "
+        f"(loading the code, planning), {back['between_steps_s'] or 0:.0f} s between steps (step processes "
+        f"starting), {back['run_end_to_exit_s'] or 0:.0f} s after the run; {back['event_total']:,} events "
+        f"({back['events'].get('ASSET_MATERIALIZATION', 0):,} materialisations) | |"
     )
     lines.append(
         f"| daily update of one new date on top, one run | {daily['seconds']:.0f} s, largest process "
