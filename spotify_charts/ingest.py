@@ -66,7 +66,7 @@ def fetch_snapshots(
         return alias, day, chart.entries, len(data)
 
     # Two workers for the sample source (simulated per alias in order); the API source says how
-    # many requests may be in flight (SPOTIFY_CHARTS_MAX_CONCURRENCY), its rate limiter the pace.
+    # many requests may be in flight (settings.MAX_CONCURRENCY), its rate limiter the pace.
     with ThreadPoolExecutor(max_workers=getattr(source, "max_concurrency", 2)) as pool:
         for item, result in zip(todo, pool.map(fetch_one, todo)):
             if result is None:

@@ -1,4 +1,6 @@
-"""Data-quality rules for the staging rows of a run's charts and dates.
+"""Data-quality rules for the staging rows of a run's charts and dates: what one payload cannot
+show (history across days, the chart's size, streams down the chart); what one payload shows is
+refused earlier by the payload rules (snapshots/rules.py).
 
 Each rule counts what breaks it and keeps a few examples, so a failing check in the Dagster UI
 says how much is wrong and where. Plain module (no Dagster import); the SQL reads the warehouse's
@@ -40,37 +42,6 @@ def _scope(charts: Sequence[str], start: dt.date, end: dt.date) -> list:
 def _result(name: str, description: str, rows: list[dict]) -> RuleResult:
     examples = [{k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in r.items()} for r in rows[:EXAMPLES]]
     return RuleResult(name, description, len(rows), examples)
-
-
-def ranks_contiguous(query: Query, charts: Sequence[str], start: dt.date, end: dt.date) -> RuleResult:
-    """Each chart-day's ranks are exactly 1..N (none missing, none twice); blocks downstream."""
-    rows = query(
-        f"""
-        select chart_id, chart_date, count(*) as entries, min(rank) as lowest, max(rank) as highest,
-            count(distinct rank) as distinct_ranks
-        from staging.chart_entries where {_SCOPE}
-        group by chart_id, chart_date
-        having min(rank) <> 1 or max(rank) <> count(*) or count(distinct rank) <> count(*)
-        order by chart_id, chart_date
-        """,
-        _scope(charts, start, end),
-    )
-    return _result("ranks_contiguous", "chart-days whose ranks are not exactly 1..N", rows)
-
-
-def no_track_twice(query: Query, charts: Sequence[str], start: dt.date, end: dt.date) -> RuleResult:
-    """No track appears twice on one chart-day; blocks downstream."""
-    rows = query(
-        f"""
-        select chart_id, chart_date, track_id, count(*) as times
-        from staging.chart_entries where {_SCOPE}
-        group by chart_id, chart_date, track_id
-        having count(*) > 1
-        order by chart_id, chart_date, track_id
-        """,
-        _scope(charts, start, end),
-    )
-    return _result("no_track_twice", "tracks listed more than once on one chart-day", rows)
 
 
 def streams_non_increasing(query: Query, charts: Sequence[str], start: dt.date, end: dt.date) -> RuleResult:
@@ -138,9 +109,11 @@ def chart_size_as_expected(query: Query, charts: Sequence[str], start: dt.date, 
     return _result("chart_size_as_expected", "chart-days with another number of entries than the region's size", rows)
 
 
-# Rules whose failure would corrupt the marts (a song counted twice, runs broken by a gap in the
-# ranks) block downstream materialisation; the others warn.
-BLOCKING_RULES = (ranks_contiguous, no_track_twice)
+# What would corrupt the marts (a rank twice or missing, a track twice on one chart-day) is a
+# property of one payload: the payload rules (snapshots/rules.py) refuse such a payload before it is
+# stored or loaded, and staging rows of a chart-day come from exactly one payload, so no staging
+# check could catch more; none blocks. These need more than one payload, or are advice, and warn.
+BLOCKING_RULES: tuple = ()
 WARNING_RULES = (streams_non_increasing, history_consistent, chart_size_as_expected)
 
 

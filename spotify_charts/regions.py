@@ -49,11 +49,11 @@ def parse_regions(value: str | None) -> tuple[str, ...]:
     unknown = [code for code in codes if code not in known]
     if unknown:
         raise RegionConfigError(
-            f"SPOTIFY_CHARTS_REGIONS has unknown region code(s) {', '.join(map(repr, unknown))}; "
+            f"unknown region code(s) {', '.join(map(repr, unknown))}; "
             f"valid codes are: {', '.join(known)}"
         )
     if not codes:
-        raise RegionConfigError("SPOTIFY_CHARTS_REGIONS names no region code")
+        raise RegionConfigError("no region code given")
     return tuple(codes)
 
 

@@ -7,11 +7,3 @@
     {%- endif -%}
     cast('{{ value }}' as date)
 {%- endmacro %}
-
-{% macro delete_chart_dates(relation) -%}
-    {#- Before an incremental run: remove the dates it rebuilds. -#}
-    {%- if is_incremental() -%}
-        delete from {{ relation }}
-        where chart_date between {{ var_date('min_date') }} and {{ var_date('max_date') }}
-    {%- endif -%}
-{%- endmacro %}

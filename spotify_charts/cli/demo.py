@@ -1,6 +1,10 @@
-"""Command line for `make demo`: check the date window, run every asset as one backfill, report.
+"""Command line for `make demo`: check the settings and the date window, run every asset as one
+backfill, report.
 
 Usage: python -m spotify_charts.cli.demo demo [--start YYYY-MM-DD] [--end YYYY-MM-DD]
+
+Every setting is parsed and checked (and the data folder's writability) before Dagster is started,
+so a bad one ends the command with one line and exit status 2, and no run is recorded.
 """
 
 from __future__ import annotations
@@ -12,9 +16,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from spotify_charts import settings, storage, warehouses
 from spotify_charts.dashboard.data import CONTRACT_TABLES
 from spotify_charts.dashboard.page import PAGE_KEY
-from spotify_charts.regions import FIRST_CHART_DATE, RegionConfigError, parse_regions
+from spotify_charts.regions import FIRST_CHART_DATE
 from spotify_charts.storage import RAW_PREFIX, FileStore
 from spotify_charts.warehouses.base import Warehouse
 from spotify_charts.warehouses.duckdb import DuckDBWarehouse
@@ -31,9 +36,9 @@ def demo_window(start: str | None, end: str | None, today: dt.date | None = None
 
     def parse(name: str, value: str) -> dt.date:
         try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            raise DateRangeError(f"{name}={value!r} is not a date (YYYY-MM-DD)") from None
+            return settings.parse_date(value)
+        except ValueError as exc:
+            raise DateRangeError(f"{name}={value!r} is not valid: {exc}") from None
 
     last = parse("END", end) if end else yesterday
     first = parse("START", start) if start else last - dt.timedelta(days=364)
@@ -48,13 +53,8 @@ def demo_window(start: str | None, end: str | None, today: dt.date | None = None
 
 def _targets() -> tuple[FileStore, Warehouse]:
     """The raw store and warehouse the run wrote to, from the same settings the run used."""
-    import dagster as dg
-
-    from spotify_charts.defs.resources import build_resources
-
-    chosen = build_resources()
-    with dg.build_resources({"file_store": chosen["file_store"], "warehouse": chosen["warehouse"]}) as resolved:
-        return resolved.file_store.get_store(), resolved.warehouse.get_warehouse()
+    values = settings.load()
+    return storage.from_settings(values), warehouses.from_settings(values)
 
 
 def _report(store: FileStore, warehouse: Warehouse) -> str:
@@ -80,9 +80,9 @@ def _report(store: FileStore, warehouse: Warehouse) -> str:
 
 def demo(start: str | None, end: str | None) -> int:
     try:
+        settings.load()
         first, last = demo_window(start, end)
-        parse_regions(os.environ.get("SPOTIFY_CHARTS_REGIONS"))
-    except (DateRangeError, RegionConfigError) as exc:
+    except (DateRangeError, settings.SettingError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"Materialising every asset for {first} .. {last} as one run", flush=True)

@@ -1,7 +1,7 @@
 """`make token`: Spotify's authorization-code flow, once, to get a refresh token for your own
-developer app; it is written to `.env` as SPOTIFY_REFRESH_TOKEN (the Makefile loads `.env`).
+developer app; it is written to `.env` as the refresh-token setting (the Makefile loads `.env`).
 
-Needs SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET (environment or `.env`), and the redirect URI
+Needs the client id and secret settings (environment or `.env`), and the redirect URI
 http://127.0.0.1:{port}/callback registered in the app's settings. Opens nothing by itself: it
 prints the URL to open in a browser, then waits for Spotify to redirect back to 127.0.0.1.
 """
@@ -9,7 +9,6 @@ prints the URL to open in a browser, then waits for Spotify to redirect back to 
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
 import sys
 import urllib.parse
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import requests
 
-from spotify_charts.sources.api import DEFAULT_ACCOUNTS_URL
+from spotify_charts import settings
 
 DEFAULT_PORT = 8888
 
@@ -88,19 +87,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--env-file", default=".env")
     args = parser.parse_args(argv)
-    client_id, client_secret = os.environ.get("SPOTIFY_CLIENT_ID"), os.environ.get("SPOTIFY_CLIENT_SECRET")
-    if not client_id or not client_secret:
-        print("error: set SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET (your developer app's) first", file=sys.stderr)
+    try:
+        client_id, client_secret, accounts = (
+            settings.get(s) for s in (settings.CLIENT_ID, settings.CLIENT_SECRET, settings.ACCOUNTS_URL)
+        )
+    except settings.SettingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
-    accounts = os.environ.get("SPOTIFY_ACCOUNTS_URL") or DEFAULT_ACCOUNTS_URL
+    if not client_id or not client_secret:
+        names = f"{settings.CLIENT_ID.name} and {settings.CLIENT_SECRET.name}"
+        print(f"error: set {names} (your developer app's) first", file=sys.stderr)
+        return 2
     redirect_uri = f"http://127.0.0.1:{args.port}/callback"
     state = secrets.token_urlsafe(16)
     print(f"Register {redirect_uri} as a redirect URI of your app, then open:\n\n  "
           f"{authorize_url(accounts, client_id, redirect_uri, state)}\n", flush=True)  # fmt: skip
     code = wait_for_code(args.port, state)
     refresh_token = exchange_code(accounts, client_id, client_secret, code, redirect_uri)
-    write_env(Path(args.env_file), "SPOTIFY_REFRESH_TOKEN", refresh_token)
-    print(f"Saved SPOTIFY_REFRESH_TOKEN to {args.env_file} (not shown). `make demo` and `make dev` read it.")
+    write_env(Path(args.env_file), settings.REFRESH_TOKEN.name, refresh_token)
+    print(f"Saved {settings.REFRESH_TOKEN.name} to {args.env_file} (not shown). `make demo` and `make dev` read it.")
     return 0
 
 

@@ -23,8 +23,6 @@ from zlib_ng import zlib_ng
 
 from spotify_charts.snapshots import ARTIST_PREFIX, SOURCES, TRACK_PREFIX, Snapshot, SnapshotError
 from spotify_charts.snapshots.arrow_buffers import (
-    FALSE,
-    ONE,
     ZERO,
     dates,
     epoch_micros,
@@ -34,7 +32,8 @@ from spotify_charts.snapshots.arrow_buffers import (
     strings,
 )
 from spotify_charts.snapshots.files import decompress, load_json
-from spotify_charts.snapshots.rules import check_payload
+from spotify_charts.snapshots.rules import check_entries, check_payload
+from spotify_charts.warehouses.schema import arrow_schema
 
 _ARTIST = pa.struct([("name", pa.string()), ("spotifyUri", pa.string())])
 _ENTRY = pa.struct(
@@ -74,41 +73,9 @@ _ENTRY = pa.struct(
 # Only what staging needs; everything else the service sends stays in the raw snapshot.
 PAYLOAD_SCHEMA = pa.schema([("entries", pa.list_(_ENTRY))])
 
-CHART_ENTRIES_SCHEMA = pa.schema(
-    [
-        ("chart_id", pa.string()),
-        ("chart_date", pa.date32()),
-        ("rank", pa.int32()),
-        ("track_id", pa.string()),
-        ("track_name", pa.string()),
-        ("artist_names", pa.string()),
-        ("streams", pa.int64()),
-        ("previous_rank", pa.int32()),
-        ("peak_rank", pa.int32()),
-        ("peak_date", pa.date32()),
-        ("appearances_on_chart", pa.int32()),
-        ("consecutive_appearances_on_chart", pa.int32()),
-        ("entry_status", pa.string()),
-        ("entry_rank", pa.int32()),
-        ("entry_date", pa.date32()),
-        ("release_date", pa.date32()),
-        ("label_names", pa.string()),
-        ("image_url", pa.string()),
-        ("source", pa.string()),
-        ("loaded_at", pa.timestamp("us", tz="UTC")),
-    ]
-)
-CHART_ENTRY_ARTISTS_SCHEMA = pa.schema(
-    [
-        ("chart_id", pa.string()),
-        ("chart_date", pa.date32()),
-        ("rank", pa.int32()),
-        ("track_id", pa.string()),
-        ("artist_position", pa.int32()),
-        ("artist_id", pa.string()),
-        ("artist_name", pa.string()),
-    ]
-)
+# The staging tables' columns are defined once, in warehouses/schema.py.
+CHART_ENTRIES_SCHEMA = arrow_schema("chart_entries")
+CHART_ENTRY_ARTISTS_SCHEMA = arrow_schema("chart_entry_artists")
 
 
 @dataclass(frozen=True)
@@ -211,7 +178,7 @@ def _flatten(snapshots: Sequence[Snapshot], table: pa.Table, loaded_at: dt.datet
     meta = entries.field("trackMetadata")
     rank = data.field("currentRank")
     uri = meta.field("trackUri")
-    _check_entries(snapshots, parent, rank, uri)
+    check_entries([s.location for s in snapshots], parent, rank, uri)  # the payload rules, on all at once
 
     track_id = _strip_prefix(uri, TRACK_PREFIX)
     metric = data.field("rankingMetric")
@@ -271,29 +238,5 @@ def _flatten(snapshots: Sequence[Snapshot], table: pa.Table, loaded_at: dt.datet
     return ChartTables(entry_table, artist_table)
 
 
-def _check_entries(snapshots: Sequence[Snapshot], parent: pa.Array, rank: pa.Array, uri: pa.Array) -> None:
-    """Every entry has a rank and a track URI; no snapshot has a rank twice."""
-    bad_rank = first_true(pc.invert(pc.fill_null(pc.greater_equal(rank, ONE), FALSE)))
-    if bad_rank >= 0:
-        raise SnapshotError(
-            snapshots[parent[bad_rank].as_py()].location,
-            f"an entry has no valid chartEntryData.currentRank ({rank[bad_rank].as_py()!r})",
-        )
-    valid_uri = pc.and_(pc.starts_with(uri, TRACK_PREFIX), pc.greater(pc.utf8_length(uri), TRACK_PREFIX_LENGTH))
-    bad_uri = first_true(pc.invert(pc.fill_null(valid_uri, FALSE)))
-    if bad_uri >= 0:
-        raise SnapshotError(
-            snapshots[parent[bad_uri].as_py()].location,
-            f"the entry ranked {rank[bad_uri].as_py()} has no track URI ({uri[bad_uri].as_py()!r})",
-        )
-    key = numpy_view(parent) * (1 << 32) + numpy_view(rank)
-    ordered = np.sort(key)
-    dupes = np.flatnonzero(ordered[1:] == ordered[:-1])
-    if len(dupes):
-        k = int(ordered[dupes[0]])
-        raise SnapshotError(snapshots[k >> 32].location, f"rank {k & 0xFFFFFFFF} appears more than once")
-
-
-TRACK_PREFIX_LENGTH = from_numpy(pa.int32(), np.array([len(TRACK_PREFIX)], np.int32))[0]
 STREAMS = strings(["STREAMS"])[0]
 COMMA = strings([", "])[0]

@@ -11,6 +11,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Protocol
 
+from spotify_charts import settings
+
 
 @dataclass(frozen=True)
 class FetchedChart:
@@ -36,14 +38,33 @@ def utc_today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
-SOURCE_NAMES = ("sample", "api", "csv")
-
-
-def make_source(name: str) -> ChartSource:
-    """A source that needs no settings (the resource builds the API source, with its token, and the
-    CSV source, with its folder)."""
+def from_settings(values: settings.Values) -> ChartSource:
+    """The source the settings name, built with its settings (`settings.load()` has checked them)."""
+    name = values[settings.SOURCE]
     if name == "sample":
         from spotify_charts.sources.sample import SampleSource
 
         return SampleSource()
-    raise ValueError(f"SPOTIFY_CHARTS_SOURCE={name!r} is not a known source; valid: {', '.join(SOURCE_NAMES)}")
+    if name == "csv":
+        from spotify_charts.sources.csv_export import CsvExportSource
+
+        return CsvExportSource(values[settings.CSV_DIR])
+    from spotify_charts.sources.api import ChartsApiSource, RefreshingToken
+
+    token = values[settings.TOKEN]
+    tokens = token or RefreshingToken(
+        values[settings.CLIENT_ID],
+        values[settings.CLIENT_SECRET],
+        values[settings.REFRESH_TOKEN],
+        values[settings.ACCOUNTS_URL],
+    )
+    return ChartsApiSource(
+        tokens,
+        values[settings.API_URL],
+        max_rps=values[settings.MAX_RPS],
+        max_concurrency=values[settings.MAX_CONCURRENCY],
+        attempts=values[settings.MAX_ATTEMPTS],
+        backoff_seconds=values[settings.BACKOFF_SECONDS],
+        max_retry_after_seconds=values[settings.MAX_RETRY_AFTER],
+        timeout_seconds=values[settings.TIMEOUT_SECONDS],
+    )

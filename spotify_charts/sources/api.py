@@ -27,12 +27,13 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
+from spotify_charts import settings
 from spotify_charts.snapshots import SnapshotError
 from spotify_charts.snapshots.rules import check_payload
 from spotify_charts.sources import FetchedChart
 
-DEFAULT_API_URL = "https://charts-spotify-com-service.spotify.com"
-DEFAULT_ACCOUNTS_URL = "https://accounts.spotify.com"
+DEFAULT_API_URL = settings.get(settings.API_URL, {})  # the settings' defaults, whatever the environment says
+DEFAULT_ACCOUNTS_URL = settings.get(settings.ACCOUNTS_URL, {})
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 
 
@@ -49,7 +50,7 @@ class TokenProvider(Protocol):
 
 
 class StaticToken:
-    """A bearer token from SPOTIFY_CHARTS_TOKEN: used as is, cannot be renewed."""
+    """A static bearer token (the token setting): used as is, cannot be renewed."""
 
     def __init__(self, token: str) -> None:
         self._token = token
@@ -160,7 +161,7 @@ class ChartsApiSource:
         timeout_seconds: float = 30.0,
     ) -> None:
         if attempts < 1:
-            raise ValueError(f"attempts must be at least 1 (SPOTIFY_CHARTS_MAX_ATTEMPTS), not {attempts}")
+            raise ValueError(f"attempts must be at least 1 ({settings.MAX_ATTEMPTS.name}), not {attempts}")
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout_seconds
         self.max_concurrency = max_concurrency

@@ -2,7 +2,7 @@
 
 A user without a token downloads `regional-{code}-daily-{YYYY-MM-DD}.csv` files (UTF-8 with a
 byte-order mark; header `rank,uri,artist_names,track_name,source,peak_rank,previous_rank,
-days_on_chart,streams`) into SPOTIFY_CHARTS_CSV_DIR. Each valid file becomes the raw snapshot of
+days_on_chart,streams`) into the CSV folder (`settings.CSV_DIR`). Each valid file becomes the raw snapshot of
 its chart and date, converted to the charts service's payload shape so the rest of the pipeline
 reads one format: `source` is recorded as `csv`, the CSV's `source` column (the label) becomes
 the label, `artist_names` is split on ", " into credits without artist URIs, `days_on_chart`
@@ -28,9 +28,10 @@ from pathlib import Path
 
 import orjson
 
+from spotify_charts import settings
 from spotify_charts.regions import FIRST_CHART_DATE, daily_alias, region_names
 from spotify_charts.snapshots import SnapshotError
-from spotify_charts.snapshots.rules import check_payload
+from spotify_charts.snapshots.rules import check_payload, valid_streams, valid_track_uri
 from spotify_charts.sources import FetchedChart
 
 HEADER = (
@@ -46,7 +47,6 @@ HEADER = (
 )
 FILE_NAME = "regional-{code}-daily-{YYYY-MM-DD}.csv"
 _FILE_NAME = re.compile(r"^regional-(?P<region>[a-z]{2}|global)-daily-(?P<date>\d{4}-\d{2}-\d{2})\.csv$")
-_TRACK_PREFIX = "spotify:track:"
 
 
 class CsvExportError(ValueError):
@@ -106,15 +106,15 @@ def convert_export(path: str | os.PathLike[str], data: bytes) -> FetchedChart:
         if len(row) != len(HEADER):
             raise CsvExportError(path, f"{len(row)} columns, expected {len(HEADER)}", line)
         values = dict(zip(HEADER, row))
-        rank = _integer(path, line, values, "rank", minimum=1)
-        if rank in seen:
+        rank = _integer(path, line, values, "rank", minimum=1)  # a whole number >= 1: valid_rank, with the line
+        if rank in seen:  # the payload rules' "rank twice", said with both lines
             raise CsvExportError(path, f"rank {rank} appears more than once (first on line {seen[rank]})", line)
         seen[rank] = line
         uri = values["uri"].strip()
-        if not uri.startswith(_TRACK_PREFIX) or len(uri) == len(_TRACK_PREFIX):
+        if not valid_track_uri(uri):
             raise CsvExportError(path, f"uri {uri!r} is not a Spotify track URI", line)
         streams = values["streams"].strip()
-        if streams and not streams.isdigit():
+        if streams and not valid_streams(streams):
             raise CsvExportError(path, f"streams {streams!r} is not a number", line)
         entry_data: dict[str, object] = {
             "currentRank": rank,
@@ -143,7 +143,7 @@ def convert_export(path: str | os.PathLike[str], data: bytes) -> FetchedChart:
         "entries": entries,
         "csvExport": {"fileName": Path(path).name, "sha256": hashlib.sha256(data).hexdigest()},
     }
-    try:  # the same structural checks as the service's payloads get
+    try:  # the payload rules, as the service's payloads get them (the rest: ranks 1..N, a track twice)
         count = check_payload(str(path), payload)
     except SnapshotError as exc:
         raise CsvExportError(path, exc.problem) from None
@@ -202,7 +202,7 @@ def read_exports(folder: str | os.PathLike[str], names: Iterable[str]) -> list[t
     converted = []
     for name in names:
         if Path(name).name != name:
-            raise CsvExportError(name, "not a file name in SPOTIFY_CHARTS_CSV_DIR")
+            raise CsvExportError(name, f"not a file name in {settings.CSV_DIR.name}")
         path = Path(folder) / name
         try:
             data = path.read_bytes()

@@ -10,6 +10,8 @@ import datetime as dt
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 
+from spotify_charts import settings
+
 RAW_PREFIX = "raw/spotify-charts"
 
 
@@ -65,3 +67,14 @@ class FileStore(ABC):
             return self.read(key)
         except FileNotFoundError:
             return None
+
+
+def from_settings(values: settings.Values) -> FileStore:
+    """The bucket when one is set (credentials from boto3's usual chain), else the local data folder."""
+    if values[settings.S3_BUCKET]:
+        from spotify_charts.storage.s3 import S3FileStore, default_client
+
+        return S3FileStore(default_client(), values[settings.S3_BUCKET], values[settings.S3_PREFIX])
+    from spotify_charts.storage.local import LocalFileStore
+
+    return LocalFileStore(values.data_dir)

@@ -9,7 +9,18 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from spotify_charts import settings
 from spotify_charts.storage import FileStore, StoreError, check_key
+
+
+def default_client() -> Any:
+    """An S3 client from boto3's usual chain (environment, profile, the task's IAM role;
+    `AWS_ENDPOINT_URL_S3` for an S3-compatible server), retrying throttling and transient errors
+    up to 5 attempts, as Dagster's S3 resource does by default."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.session.Session().client("s3", config=Config(retries={"max_attempts": 5}))
 
 
 class S3FileStore(FileStore):
@@ -133,7 +144,7 @@ def _describe(exc: Exception) -> str:
     if type(exc).__name__ == "NoCredentialsError":
         return "no AWS credentials found (environment, profile or instance role; see README, Running against AWS)"
     if code in ("404", "NoSuchBucket"):
-        return "the bucket does not exist (create it, or check SPOTIFY_CHARTS_S3_BUCKET)"
+        return f"the bucket does not exist (create it, or check {settings.S3_BUCKET.name})"
     if code in ("403", "AccessDenied"):
         return "access denied (check the credentials' IAM policy for this bucket)"
     return str(exc)

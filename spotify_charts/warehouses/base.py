@@ -8,29 +8,19 @@ Queries given to `Warehouse.query` use `?` placeholders and portable SQL (a list
 from __future__ import annotations
 
 import datetime as dt
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
-import pyarrow as pa
 import pyarrow.compute as pc
 
-from spotify_charts.snapshots.arrow import CHART_ENTRIES_SCHEMA, CHART_ENTRY_ARTISTS_SCHEMA, ChartTables
+from spotify_charts.snapshots.arrow import ChartTables
+from spotify_charts.warehouses.schema import STAGING_SCHEMA, TABLES, create_table_sql
 
-STAGING_SCHEMA = "staging"
+__all__ = ["STAGING_SCHEMA", "TABLES", "Warehouse", "create_table_sql", "dbt_arguments"]
+
 DUCKDB_ROW_GROUP_ROWS = 122_880
-TABLES = {"chart_entries": CHART_ENTRIES_SCHEMA, "chart_entry_artists": CHART_ENTRY_ARTISTS_SCHEMA}
-
-DUCKDB_TYPES = {
-    pa.string(): "varchar",
-    pa.date32(): "date",
-    pa.int32(): "integer",
-    pa.int64(): "bigint",
-    pa.timestamp("us", tz="UTC"): "timestamp with time zone",
-}
-POSTGRES_TYPES = {**DUCKDB_TYPES, pa.string(): "text"}
-# Redshift's text is varchar(256); timestamps arrive from Parquet without a zone (values are UTC).
-REDSHIFT_TYPES = {**DUCKDB_TYPES, pa.string(): "varchar(65535)", pa.timestamp("us", tz="UTC"): "timestamp"}
 
 
 class Warehouse(ABC):
@@ -42,9 +32,13 @@ class Warehouse(ABC):
         `batches`, in one transaction: if anything fails, even producing a batch, the previous rows
         stay. Returns the number of chart entries inserted."""
 
-    @abstractmethod
-    def dbt_env(self) -> dict[str, str]:
-        """Environment variables that point the dbt profile at this warehouse."""
+    TARGET: str  # the dbt target (dbt/profiles.yml) that builds in this warehouse
+
+    def dbt_vars(self) -> dict[str, object]:
+        """dbt `--vars` the profile's target reads (never a secret: a command line is logged).
+
+        Passwords reach dbt as the variables the user set, which the dbt process inherits."""
+        return {}
 
     @abstractmethod
     def query(self, sql: str, params: list | None = None) -> list[dict]:
@@ -55,9 +49,9 @@ class Warehouse(ABC):
         """The tables and views in a schema (empty when the schema does not exist)."""
 
 
-def create_table_sql(name: str, schema: pa.Schema, types: dict) -> str:
-    columns = ",\n    ".join(f"{field.name} {types[field.type]}" for field in schema)
-    return f"create table if not exists {STAGING_SCHEMA}.{name} (\n    {columns}\n)"
+def dbt_arguments(warehouse: Warehouse, dbt_vars: dict[str, object] | None = None) -> list[str]:
+    """dbt's `--target` and `--vars` that build in this warehouse, with `dbt_vars` (a run's dates) added."""
+    return ["--target", warehouse.TARGET, "--vars", json.dumps({**(dbt_vars or {}), **warehouse.dbt_vars()})]
 
 
 def check_rows_in_scope(chart_ids: Sequence[str], start: dt.date, end: dt.date, tables: ChartTables) -> None:

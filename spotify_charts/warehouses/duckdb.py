@@ -12,7 +12,6 @@ import duckdb
 from spotify_charts.snapshots.arrow import ChartTables, concat_tables
 from spotify_charts.warehouses.base import (
     DUCKDB_ROW_GROUP_ROWS,
-    DUCKDB_TYPES,
     STAGING_SCHEMA,
     TABLES,
     Warehouse,
@@ -23,19 +22,39 @@ from spotify_charts.warehouses.base import (
 
 
 class DuckDBWarehouse(Warehouse):
-    """Staging tables in one DuckDB file, loaded from Arrow tables in a single transaction."""
+    """Staging tables in one DuckDB file, loaded from Arrow tables in a single transaction.
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    Every connection it opens (the loader's, the checks', the dashboard's) has the same bounds:
+    `memory_limit` (beyond it DuckDB spills to `temp_directory` instead of growing) and `threads`
+    (None: DuckDB's default, one per core); dbt's connections get them through `dbt_vars`."""
+
+    TARGET = "duckdb"
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        memory_limit: str | None = None,
+        threads: int | None = None,
+        temp_directory: str | os.PathLike[str] | None = None,
+    ) -> None:
         self.path = Path(path).resolve()
+        self.memory_limit = memory_limit
+        self.threads = threads
+        self.temp_directory = Path(temp_directory).resolve() if temp_directory else None
+
+    def duckdb_settings(self) -> dict[str, str | int]:
+        """DuckDB's settings for this warehouse's connections (only those given)."""
+        configured = {"memory_limit": self.memory_limit, "threads": self.threads, "temp_directory": self.temp_directory}
+        return {name: str(value) if isinstance(value, Path) else value for name, value in configured.items() if value}
 
     def connect(self, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        return duckdb.connect(str(self.path), read_only=read_only)
+        return duckdb.connect(str(self.path), read_only=read_only, config=self.duckdb_settings())
 
     def ensure_tables(self, con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"create schema if not exists {STAGING_SCHEMA}")
-        for name, schema in TABLES.items():
-            con.execute(create_table_sql(name, schema, DUCKDB_TYPES))
+        for name in TABLES:
+            con.execute(create_table_sql(name, self.TARGET))
 
     def replace_charts(
         self, chart_ids: Sequence[str], start: dt.date, end: dt.date, batches: Iterable[ChartTables]
@@ -76,10 +95,10 @@ class DuckDBWarehouse(Warehouse):
             con.unregister("incoming")
         return tables.entries.num_rows
 
-    def dbt_env(self) -> dict[str, str]:
+    def dbt_vars(self) -> dict[str, object]:
         # dbt-duckdb creates the file but not its folder (a fresh install's first run may be dbt's)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        return {"SPOTIFY_CHARTS_WAREHOUSE": "duckdb", "SPOTIFY_CHARTS_DUCKDB_PATH": str(self.path)}
+        return {"duckdb_path": str(self.path), "duckdb_settings": self.duckdb_settings()}
 
     def query(self, sql: str, params: list | None = None) -> list[dict]:
         if not self.path.exists():

@@ -11,7 +11,6 @@ import pyarrow.csv as pa_csv
 
 from spotify_charts.snapshots.arrow import ChartTables
 from spotify_charts.warehouses.base import (
-    POSTGRES_TYPES,
     STAGING_SCHEMA,
     TABLES,
     Warehouse,
@@ -27,8 +26,7 @@ class PostgresWarehouse(Warehouse):
     Loads take a table lock that only other loads wait for (readers do not), so two runs replacing
     the same charts and dates one after the other can never both keep their rows."""
 
-    TARGET = "postgres"  # the dbt target, and the prefix of its settings (dbt/profiles.yml)
-    SETTINGS = "SPOTIFY_CHARTS_PG_"
+    TARGET = "postgres"
 
     def __init__(self, host: str, port: int, user: str, password: str, database: str, sslmode: str = "prefer"):
         self.host, self.port, self.user, self.database, self.sslmode = host, int(port), user, database, sslmode
@@ -62,8 +60,8 @@ class PostgresWarehouse(Warehouse):
         inserted = 0
         with committed(con), con.cursor() as cur:
             cur.execute(f"create schema if not exists {STAGING_SCHEMA}")
-            for name, schema in TABLES.items():
-                cur.execute(create_table_sql(name, schema, POSTGRES_TYPES))
+            for name in TABLES:
+                cur.execute(create_table_sql(name, self.TARGET))
             tables = ", ".join(f"{STAGING_SCHEMA}.{name}" for name in TABLES)
             cur.execute(f"lock table {tables} in share row exclusive mode")
             for name in TABLES:
@@ -88,11 +86,6 @@ class PostgresWarehouse(Warehouse):
         buffer.seek(0)
         columns = ", ".join(table.column_names)
         cur.copy_expert(f"copy {STAGING_SCHEMA}.{name} ({columns}) from stdin with (format csv)", buffer)
-
-    def dbt_env(self) -> dict[str, str]:
-        settings = {"HOST": self.host, "PORT": str(self.port), "USER": self.user, "DATABASE": self.database}
-        env = {f"{self.SETTINGS}{name}": value for name, value in settings.items()}
-        return {"SPOTIFY_CHARTS_WAREHOUSE": self.TARGET, **env, f"{self.SETTINGS}PASSWORD": self._password}
 
     def query(self, sql: str, params: list | None = None) -> list[dict]:
         if params:

@@ -14,7 +14,6 @@ import pyarrow.parquet as pq
 from spotify_charts.snapshots.arrow import ChartTables
 from spotify_charts.storage.s3 import S3FileStore
 from spotify_charts.warehouses.base import (
-    REDSHIFT_TYPES,
     STAGING_SCHEMA,
     TABLES,
     check_rows_in_scope,
@@ -33,7 +32,6 @@ class RedshiftWarehouse(PostgresWarehouse):
     afterwards, whether the load succeeded or not. Queries go over the PostgreSQL protocol (TLS)."""
 
     TARGET = "redshift"
-    SETTINGS = "SPOTIFY_CHARTS_REDSHIFT_"
     LOADS = "staging-loads"
 
     def __init__(
@@ -62,8 +60,8 @@ class RedshiftWarehouse(PostgresWarehouse):
             con = self.connect()
             with committed(con), con.cursor() as cur:
                 cur.execute(f"create schema if not exists {STAGING_SCHEMA}")
-                for name, schema in TABLES.items():
-                    cur.execute(create_table_sql(name, schema, REDSHIFT_TYPES))
+                for name in TABLES:
+                    cur.execute(create_table_sql(name, self.TARGET))
                 # Redshift's LOCK is exclusive: a second load of the same tables waits for this one.
                 cur.execute("lock " + ", ".join(f"{STAGING_SCHEMA}.{name}" for name in TABLES))
                 for name in TABLES:

@@ -18,6 +18,7 @@ from spotify_charts.dashboard import svg
 from spotify_charts.ingest import fetch_snapshots, load_staging
 from spotify_charts.sources.sample import SampleSource
 from spotify_charts.storage.local import LocalFileStore
+from spotify_charts.warehouses.base import dbt_arguments
 from spotify_charts.warehouses.duckdb import DuckDBWarehouse
 from spotify_charts_tests.support.helpers import dbt, sample_warehouse
 
@@ -33,7 +34,7 @@ def marts_warehouse(tmp_path_factory) -> DuckDBWarehouse:
     """A DuckDB warehouse with 2 charts x 60 days of sample charts and every dbt model built."""
     work = tmp_path_factory.mktemp("dashboard")
     warehouse = sample_warehouse(work, ALIASES, DATES)
-    built = dbt(["build"], warehouse.dbt_env(), work)
+    built = dbt(["build", *dbt_arguments(warehouse)], {}, work)
     assert built.returncode == 0, built.stdout[-3000:]
     return warehouse
 
@@ -115,7 +116,7 @@ def test_a_chart_with_one_day_gives_a_page_that_says_so(tmp_path):
     fetch_snapshots(SampleSource(), store, ALIASES[:1], day)
     warehouse = DuckDBWarehouse(tmp_path / "warehouse.duckdb")
     load_staging(store, warehouse, ALIASES[:1], day, "sample")
-    built = dbt(["build"], warehouse.dbt_env(), tmp_path)
+    built = dbt(["build", *dbt_arguments(warehouse)], {}, tmp_path)
     assert built.returncode == 0, built.stdout[-3000:]
     data = dashboard_data.load(warehouse.query, warehouse.table_names("marts"))
     html = dashboard.render(data, NOW)

@@ -7,7 +7,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import dagster as dg
 import pytest
 
-from spotify_charts.defs.automation.sensors import ALERT_WEBHOOK_ENV, log_run_failures
+from spotify_charts.defs.automation.sensors import log_run_failures
+from spotify_charts.settings import ALERT_WEBHOOK
 
 
 @dg.asset(partitions_def=dg.DailyPartitionsDefinition(start_date="2025-01-01"))
@@ -50,7 +51,7 @@ def failure_context():
 def test_failure_is_posted_to_the_webhook(webhook, monkeypatch, capfd):
     server, received = webhook
     url = f"http://127.0.0.1:{server.server_port}/hooks/SECRET-TOKEN"
-    monkeypatch.setenv(ALERT_WEBHOOK_ENV, url)
+    monkeypatch.setenv(ALERT_WEBHOOK.name, url)
     context = failure_context()
     capfd.readouterr()
     log_run_failures(context)
@@ -69,7 +70,7 @@ def test_failure_is_posted_to_the_webhook(webhook, monkeypatch, capfd):
 def test_a_failing_webhook_is_reported_without_its_url(webhook, monkeypatch, capfd):
     server, received = webhook
     server.status = 500
-    monkeypatch.setenv(ALERT_WEBHOOK_ENV, f"http://127.0.0.1:{server.server_port}/hooks/SECRET-TOKEN")
+    monkeypatch.setenv(ALERT_WEBHOOK.name, f"http://127.0.0.1:{server.server_port}/hooks/SECRET-TOKEN")
     context = failure_context()
     capfd.readouterr()
     log_run_failures(context)  # must not raise
@@ -80,7 +81,7 @@ def test_a_failing_webhook_is_reported_without_its_url(webhook, monkeypatch, cap
 
 
 def test_without_a_webhook_the_failure_is_logged(monkeypatch, capfd):
-    monkeypatch.delenv(ALERT_WEBHOOK_ENV, raising=False)
+    monkeypatch.delenv(ALERT_WEBHOOK.name, raising=False)
     context = failure_context()
     capfd.readouterr()
     log_run_failures(context)

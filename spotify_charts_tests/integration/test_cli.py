@@ -23,7 +23,8 @@ def test_default_window_is_the_365_days_ending_yesterday():
     [
         ("2016-12-31", "2017-01-05", "before the first Spotify daily charts"),
         ("2026-11-01", "2026-11-24", "in the future"),
-        ("2024-13-01", None, "is not a date"),
+        ("2024-13-01", None, "is not valid: a real date written YYYY-MM-DD"),
+        ("20240301", None, "is not valid: a date written YYYY-MM-DD"),
         ("2024-02-01", "2024-01-01", "is after END"),
     ],
 )
@@ -32,8 +33,23 @@ def test_bad_windows_say_what_is_wrong(start, end, message):
         demo_window(start, end, TODAY)
 
 
-def test_demo_refuses_bad_input_before_writing(tmp_path):
-    env = {"SPOTIFY_CHARTS_DATA_DIR": str(tmp_path / "data"), "SPOTIFY_CHARTS_REGIONS": "us,zz", "PATH": "/usr/bin"}
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("SPOTIFY_CHARTS_REGIONS", "us,zz"),
+        ("SPOTIFY_CHARTS_SOURCE", "nope"),
+        ("SPOTIFY_CHARTS_WAREHOUSE", "oracle"),
+        ("SPOTIFY_CHARTS_MAX_RPS", "abc"),
+        ("SPOTIFY_CHARTS_MAX_CONCURRENCY", "0"),
+    ],
+)
+def test_demo_refuses_bad_settings_in_one_line_before_writing_or_recording_a_run(tmp_path, setting, value):
+    env = {
+        "SPOTIFY_CHARTS_DATA_DIR": str(tmp_path / "data"),
+        "DAGSTER_HOME": str(tmp_path / "dagster"),
+        setting: value,
+        "PATH": "/usr/bin",
+    }
     result = subprocess.run(
         [sys.executable, "-m", "spotify_charts.cli.demo", "demo", "--start", "2024-01-01", "--end", "2024-01-02"],
         capture_output=True,
@@ -41,8 +57,9 @@ def test_demo_refuses_bad_input_before_writing(tmp_path):
         env=env,
         check=False,
     )
-    assert result.returncode == 2 and "'zz'" in result.stderr
-    assert not (tmp_path / "data").exists()
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: {setting}={value!r} is not valid: ") and result.stderr.count("\n") == 1
+    assert result.stdout == "" and list(tmp_path.iterdir()) == []  # no data folder, no Dagster instance, no run
 
 
 def test_the_report_says_where_the_run_wrote_locally_or_in_s3(tmp_path, monkeypatch, s3_bucket):

@@ -146,12 +146,13 @@ def test_the_scan_sees_each_new_or_changed_file_once_and_waits_for_files_being_w
 
 
 def sensor_tick(instance, folder: Path, cursor=None, regions="global,ee"):
-    context = dg.build_sensor_context(
-        instance=instance,
-        cursor=cursor,
-        resources={"chart_source": ChartSourceResource(regions=regions, csv_dir=str(folder))},
-    )
-    result = sensors.csv_exports(context)
+    with pytest.MonkeyPatch.context() as env:  # the settings a tick reads when it starts
+        env.setenv("SPOTIFY_CHARTS_REGIONS", regions)
+        env.setenv("SPOTIFY_CHARTS_CSV_DIR", str(folder))
+        context = dg.build_sensor_context(
+            instance=instance, cursor=cursor, resources={"chart_source": ChartSourceResource()}
+        )
+        result = sensors.csv_exports(context)
     return result, context.cursor
 
 

@@ -144,3 +144,38 @@ def test_redshift_sql_compiles_and_parses_as_redshift(tmp_path):
     assert "extract(dow from" in models["release_day_performance"] and "isodow" not in models["release_day_performance"]
     assert "listagg(" in models["dim_tracks"] and "within group (order by credit_key)" in models["dim_tracks"]
     assert "datediff(" in models["int_chart_song_days"]
+
+
+def test_dbt_connections_get_the_pipelines_duckdb_bounds(tmp_path):
+    """The profile applies the memory limit, threads and spill folder the pipeline passes (as
+    dbt_arguments, exactly what the dbt assets pass) to the connection dbt opens."""
+    import json
+
+    from spotify_charts.warehouses.base import dbt_arguments
+    from spotify_charts.warehouses.duckdb import DuckDBWarehouse
+
+    warehouse = DuckDBWarehouse(tmp_path / "w.duckdb", memory_limit="300MB", threads=3, temp_directory=tmp_path / "t")
+    shown = dbt(
+        [
+            "show",
+            "--inline",
+            "select current_setting('memory_limit') as memory_limit, current_setting('threads') as threads, "
+            "current_setting('temp_directory') as temp_directory",
+            "--output",
+            "json",
+            "--log-format",
+            "json",
+            *dbt_arguments(warehouse),
+        ],
+        {},
+        tmp_path,
+    )
+    assert shown.returncode == 0, shown.stdout[-3000:]
+    previews = [
+        json.loads(event["data"]["preview"])
+        for event in map(json.loads, shown.stdout.splitlines())
+        if "preview" in event.get("data", {})
+    ]
+    with warehouse.connect() as con:  # what the pipeline's own connection reports
+        own = con.execute("select current_setting('memory_limit'), current_setting('threads')").fetchone()
+    assert previews == [[{"memory_limit": own[0], "threads": own[1], "temp_directory": str(tmp_path / "t")}]]

@@ -30,10 +30,12 @@ def today(monkeypatch):
 
 
 def tick(instance, cursor=None):
-    context = dg.build_sensor_context(
-        instance=instance, cursor=cursor, resources={"chart_source": ChartSourceResource(regions="global,ee")}
-    )
-    result = new_chart_dates(context)
+    with pytest.MonkeyPatch.context() as env:  # the settings a tick reads when it starts
+        env.setenv("SPOTIFY_CHARTS_REGIONS", "global,ee")
+        context = dg.build_sensor_context(
+            instance=instance, cursor=cursor, resources={"chart_source": ChartSourceResource()}
+        )
+        result = new_chart_dates(context)
     return (result if isinstance(result, list) else []), result, context.cursor
 
 

@@ -74,8 +74,10 @@ def test_unknown_region_fails_before_anything_is_written(pipeline_env, monkeypat
 
     result = dg.materialize(all_assets(), resources=build_resources(), partition_key="2025-06-01", raise_on_error=False)
     assert not result.success
-    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
-    assert "'xx'" in failure.event_specific_data.error.to_string()
+    failure = next(e for e in result.all_events if e.event_type_value == "RESOURCE_INIT_FAILURE")
+    assert "SPOTIFY_CHARTS_REGIONS='global,xx' is not valid: unknown region code(s) 'xx'" in (
+        failure.event_specific_data.error.to_string()
+    )
     assert not Path(pipeline_env["SPOTIFY_CHARTS_DATA_DIR"]).exists()
 
 

@@ -14,11 +14,13 @@ import pytest
 import sqlglot
 from sqlglot.errors import ErrorLevel
 
-from spotify_charts.defs.resources import build_resources
+from spotify_charts import settings
 from spotify_charts.ingest import fetch_snapshots, load_staging
+from spotify_charts.settings import SettingError
 from spotify_charts.sources.sample import SampleSource
 from spotify_charts.storage.local import LocalFileStore
 from spotify_charts.storage.s3 import S3FileStore
+from spotify_charts.warehouses.base import dbt_arguments
 from spotify_charts.warehouses.duckdb import DuckDBWarehouse
 from spotify_charts.warehouses.redshift import RedshiftWarehouse
 
@@ -160,17 +162,12 @@ def test_a_failure_while_parsing_never_touches_the_tables(raw, s3_bucket):
 
 
 def test_redshift_needs_a_host_a_role_and_a_bucket_and_never_shows_the_password(s3_bucket):
-    with pytest.raises(ValueError, match="needs SPOTIFY_CHARTS_REDSHIFT_HOST, SPOTIFY_CHARTS_REDSHIFT_IAM_ROLE"):
-        build_resources({"SPOTIFY_CHARTS_WAREHOUSE": "redshift"})
+    with pytest.raises(SettingError, match="needs SPOTIFY_CHARTS_REDSHIFT_HOST, SPOTIFY_CHARTS_REDSHIFT_IAM_ROLE"):
+        settings.parse({"SPOTIFY_CHARTS_WAREHOUSE": "redshift"})
     with pytest.raises(ValueError, match="ARN of an IAM role"):
         RedshiftWarehouse("h", 5439, "u", "p", "d", S3FileStore(boto3.client("s3"), s3_bucket), "my-role")
     warehouse = RedshiftWarehouse("h", 5439, "u", "s3cret-pw", "d", S3FileStore(boto3.client("s3"), s3_bucket), ROLE)
     assert repr(warehouse) == "RedshiftWarehouse(u@h:5439/d)" and warehouse.sslmode == "require"
-    assert warehouse.dbt_env() == {  # what dbt/profiles.yml's redshift target reads
-        "SPOTIFY_CHARTS_WAREHOUSE": "redshift",
-        "SPOTIFY_CHARTS_REDSHIFT_HOST": "h",
-        "SPOTIFY_CHARTS_REDSHIFT_PORT": "5439",
-        "SPOTIFY_CHARTS_REDSHIFT_USER": "u",
-        "SPOTIFY_CHARTS_REDSHIFT_PASSWORD": "s3cret-pw",
-        "SPOTIFY_CHARTS_REDSHIFT_DATABASE": "d",
-    }
+    # dbt gets the target and no value on its command line: it reads the password from the environment
+    assert dbt_arguments(warehouse) == ["--target", "redshift", "--vars", "{}"]
+    assert "s3cret-pw" not in repr(settings.parse({"SPOTIFY_CHARTS_REDSHIFT_PASSWORD": "s3cret-pw"}))

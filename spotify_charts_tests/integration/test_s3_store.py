@@ -114,7 +114,7 @@ def test_the_pipeline_with_raw_snapshots_in_s3(s3_bucket, tmp_path, monkeypatch,
         env = {**base, **extra}
         for name, value in env.items():
             monkeypatch.setenv(name, value)
-        result = dg.materialize(all_assets(), resources=build_resources(env), selection=selection, tags=RANGE)
+        result = dg.materialize(all_assets(), resources=build_resources(), selection=selection, tags=RANGE)
         assert result.success
         return result
 

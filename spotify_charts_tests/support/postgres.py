@@ -62,7 +62,17 @@ class PostgresServer:
 
     def dbt_env(self) -> dict[str, str]:
         """The environment the dbt profile's postgres target (and the pipeline's settings) read."""
-        return self.warehouse().dbt_env()
+        from spotify_charts import settings
+
+        values = {
+            settings.WAREHOUSE: "postgres",
+            settings.PG_HOST: self.host,
+            settings.PG_PORT: str(self.port),
+            settings.PG_USER: self.user,
+            settings.PG_PASSWORD: self.password,
+            settings.PG_DATABASE: self.database,
+        }
+        return {setting.name: value for setting, value in values.items()}
 
 
 def _free_port() -> int:

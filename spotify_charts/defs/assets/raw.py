@@ -12,7 +12,7 @@ class RawSnapshotsConfig(dg.Config):
     refresh: bool = False
     """Fetch charts again even when their snapshot is already stored."""
     csv_files: list[str] = []
-    """Import exactly these chart CSVs from SPOTIFY_CHARTS_CSV_DIR (file names; set by the
+    """Import exactly these chart CSVs from the CSV folder setting (file names; set by the
     `csv_exports` sensor) instead of fetching from the source; each replaces its chart's snapshot."""
 
 
@@ -40,7 +40,7 @@ def raw_chart_snapshots(
     dates = partition_dates(context)
     store = file_store.get_store()
     if config.csv_files:
-        source = CsvExportSource(chart_source.require_csv_dir())
+        source = CsvExportSource(chart_source.require_csv_folder())
         charts = read_exports(source.folder, config.csv_files)  # all checked before any is stored
         outside = [name for name, (_, day, _) in zip(config.csv_files, charts) if day not in dates]
         if outside:

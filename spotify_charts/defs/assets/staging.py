@@ -54,7 +54,7 @@ def staging_chart_tables(
     aliases = chart_source.aliases()
     dates = partition_dates(context)
     report = load_staging(
-        file_store.get_store(), warehouse.get_warehouse(), aliases, dates, default_source=chart_source.source
+        file_store.get_store(), warehouse.get_warehouse(), aliases, dates, default_source=chart_source.source_name()
     )
     context.log.info(
         f"loaded {report.entry_rows} chart entries from {report.snapshots} snapshots of {len(report.charts)} charts"

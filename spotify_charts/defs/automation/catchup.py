@@ -13,10 +13,10 @@ from collections.abc import Iterable
 DEFAULT_WINDOW_DAYS = 30  # how far back a fresh installation starts, unless configured
 
 
-def window_start(latest: dt.date, configured: str | None) -> dt.date:
-    """The first date to keep loaded: SPOTIFY_CHARTS_START_DATE, else the last 30 days."""
+def window_start(latest: dt.date, configured: dt.date | None) -> dt.date:
+    """The first date to keep loaded: the start date setting, else the last 30 days."""
     if configured:
-        return dt.date.fromisoformat(configured)
+        return configured
     return latest - dt.timedelta(days=DEFAULT_WINDOW_DAYS - 1)
 
 

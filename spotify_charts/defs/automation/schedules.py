@@ -1,22 +1,20 @@
 """The daily safety-net schedule for yesterday's charts (ships stopped; turn it on in the UI).
 
-The schedule's time is read when the code location loads: SPOTIFY_CHARTS_SCHEDULE_CRON (cron,
-UTC, default 23:00, after Spotify has published the day's charts).
+The schedule's time is read when the code location loads (Dagster needs it then): the cron
+setting `settings.SCHEDULE_CRON` (UTC, default 23:00, after Spotify has published the day's charts).
 """
 
 import datetime as dt
-import os
 
 import dagster as dg
 
+from spotify_charts import settings
 from spotify_charts.defs.automation.jobs import ingest_job
 from spotify_charts.defs.automation.run_requests import chart_dates_request, loaded_or_in_flight
 
-DEFAULT_SCHEDULE_CRON = "0 23 * * *"
-
 
 @dg.schedule(
-    cron_schedule=os.environ.get("SPOTIFY_CHARTS_SCHEDULE_CRON") or DEFAULT_SCHEDULE_CRON,
+    cron_schedule=settings.get(settings.SCHEDULE_CRON),
     job=ingest_job,
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.STOPPED,

@@ -1,24 +1,20 @@
 """Sensors: new chart dates (keeps the charts current; ships stopped), chart CSV downloads
-(imports what lands in SPOTIFY_CHARTS_CSV_DIR; running), the automation sensor (dbt models and
+(imports what lands in the CSV folder setting; running), the automation sensor (dbt models and
 dashboard follow new data; running), and run failures (log line and optional webhook; running)."""
 
 import datetime as dt
 import json
-import os
 import time
-from pathlib import Path
 
 import dagster as dg
 
+from spotify_charts import settings
 from spotify_charts.defs.automation.alerts import failure_message, post_alert
 from spotify_charts.defs.automation.catchup import missing_dates, ranges, window_start
 from spotify_charts.defs.automation.jobs import ingest_job
 from spotify_charts.defs.automation.run_requests import chart_dates_request, loaded_or_in_flight
 from spotify_charts.defs.resources import ChartSourceResource
 from spotify_charts.sources.csv_folder import ReadyExport, run_key, scan_folder
-
-ALERT_WEBHOOK_ENV = "SPOTIFY_CHARTS_ALERT_WEBHOOK"
-START_DATE_ENV = "SPOTIFY_CHARTS_START_DATE"
 
 
 @dg.sensor(
@@ -34,7 +30,7 @@ def new_chart_dates(context: dg.SensorEvaluationContext, chart_source: ChartSour
     if unpublished:
         return dg.SkipReason(f"no published chart yet for {', '.join(unpublished)}")
     latest = min(latest_by_chart.values())  # a date is complete when every chart has it
-    start = window_start(latest, os.environ.get(START_DATE_ENV))
+    start = window_start(latest, chart_source.settings_values()[settings.START_DATE])
     missing = missing_dates(start, latest, loaded_or_in_flight(context.instance))
     context.update_cursor(json.dumps({"requested_through": latest.isoformat()}))
     if not missing:
@@ -50,14 +46,14 @@ CSV_SETTLE_SECONDS = 5.0
     job=ingest_job,
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Imports chart CSVs downloaded into SPOTIFY_CHARTS_CSV_DIR: one run per range of their dates.",
+    description=f"Imports chart CSVs downloaded into {settings.CSV_DIR.name}: one run per range of their dates.",
 )
 def csv_exports(context: dg.SensorEvaluationContext, chart_source: ChartSourceResource):
-    if not chart_source.csv_dir:
-        return dg.SkipReason("SPOTIFY_CHARTS_CSV_DIR is not set")
-    folder = Path(chart_source.csv_dir)
+    folder = chart_source.csv_folder()
+    if folder is None:
+        return dg.SkipReason(f"{settings.CSV_DIR.name} is not set")
     if not folder.is_dir():
-        return dg.SkipReason(f"SPOTIFY_CHARTS_CSV_DIR {folder} is not a folder")
+        return dg.SkipReason(f"{settings.CSV_DIR.name} {folder} is not a folder")
     scan = scan_folder(folder, context.cursor, time.time_ns(), int(CSV_SETTLE_SECONDS * 1e9))
     for error in scan.malformed:
         context.log.error(f"not imported: {error}")
@@ -65,7 +61,7 @@ def csv_exports(context: dg.SensorEvaluationContext, chart_source: ChartSourceRe
     for export in scan.ready:
         if export.alias not in configured:
             context.log.warning(
-                f"{export.name}: stored as a raw snapshot, but its region is not in SPOTIFY_CHARTS_REGIONS, "
+                f"{export.name}: stored as a raw snapshot, but its region is not in {settings.REGIONS.name}, "
                 "so staging does not load it; add the region and materialise these dates again"
             )
     context.update_cursor(scan.cursor)
@@ -103,7 +99,9 @@ def log_run_failures(context: dg.RunFailureSensorContext) -> None:
             [run.tags.get("dagster/asset_partition_range_start"), run.tags.get("dagster/asset_partition_range_end")],
         )
     )
-    step_failures = context.instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
+    # A step's own error, or its resources' (a bad setting fails a step as its resources start).
+    failures = {dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.RESOURCE_INIT_FAILURE}
+    step_failures = context.instance.all_logs(run.run_id, of_type=failures)
     errors = [
         f"{entry.step_key}: {_root_cause(entry.dagster_event.event_specific_data.error)}"
         for entry in step_failures
@@ -115,7 +113,13 @@ def log_run_failures(context: dg.RunFailureSensorContext) -> None:
     error = "; ".join(errors) or context.failure_event.message or "unknown error"
     message = failure_message(run.run_id, run.job_name, assets, partition or None, error)
     context.log.error(message["text"])
-    webhook = os.environ.get(ALERT_WEBHOOK_ENV)  # read per failure, never logged: it may hold a token
+    # Read per failure, alone (a run that failed on another bad setting is still reported), never
+    # logged: the URL may hold a token.
+    try:
+        webhook = settings.get(settings.ALERT_WEBHOOK)
+    except settings.SettingError as exc:
+        context.log.warning(f"no alert posted: {exc}")
+        return
     if webhook:
         problem = post_alert(webhook, message)
         if problem:

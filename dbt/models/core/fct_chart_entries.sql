@@ -1,9 +1,13 @@
+-- Incremental: a run rebuilds the chart dates from var min_date to var max_date. dbt's
+-- delete+insert removes the rows of every chart date the run brings, then inserts them
+-- (re-running a date never duplicates it). Staging holds a date exactly when the raw store does,
+-- so each date of the range that was loaded before comes again.
 {{
     config(
         materialized='incremental',
-        incremental_strategy='append',
+        incremental_strategy='delete+insert',
+        unique_key='chart_date',
         tags=['daily'],
-        pre_hook="{{ delete_chart_dates(this) }}",
     )
 }}
 
