@@ -50,6 +50,7 @@ import orjson
 from zlib_ng import gzip_ng_threaded
 
 from spotify_charts.regions import FIRST_CHART_DATE, daily_alias, region_names
+from spotify_charts.snapshots import SnapshotError
 from spotify_charts.snapshots.files import encode_snapshot
 from spotify_charts.snapshots.rules import check_payload
 from spotify_charts.storage import FileStore, snapshot_key
@@ -364,6 +365,9 @@ class _Importer:
             return
         if not chart.entries:
             return
+        if chart.top != len(chart.entries):  # ranks not 1..N yet: the rest may come later, keep it aside
+            self.spill(chart)
+            return
         if not chart.ordered:
             chart.entries.sort(key=_rank)
         payload = self.payload(key, chart.entries, [chart.first_line, chart.last_line])
@@ -382,9 +386,12 @@ class _Importer:
         self.in_flight.append(self.pool.submit(self._store, key, payload))
         self.stored.add(key)
 
-    def _store(self, key: Key, payload: dict) -> tuple[Key, int, int]:
+    def _store(self, key: Key, payload: dict) -> tuple[Key, int, int] | tuple[Key, SnapshotError, list[int]]:
         alias, day = key
-        count = check_payload(f"{self.path} ({alias}/{day})", payload)  # the rule set every payload passes
+        try:
+            count = check_payload(f"{self.path} ({alias}/{day})", payload)  # the rule set every payload passes
+        except SnapshotError as exc:
+            return key, exc, payload["historyImport"]["lines"]
         data = encode_snapshot(orjson.dumps(payload), SOURCE, level=1)  # millions of charts: speed over size
         self.store.write(snapshot_key(alias, day), data)
         return key, count, len(data)
@@ -392,8 +399,13 @@ class _Importer:
     def drain(self, keep: int) -> None:
         """Wait for stores in flight until at most `keep` remain (a store error surfaces here)."""
         while len(self.in_flight) > keep:
-            (alias, day), count, size = self.in_flight.pop(0).result()
-            self.tally(alias, day, count, size, +1)
+            key, count, size = self.in_flight.pop(0).result()
+            if isinstance(count, SnapshotError):  # e.g. a rank missing: the whole chart is left out
+                self.stored.discard(key)
+                self.bad(size[0], f"{count.problem} (rows on lines {size[0]}..{size[1]})", None)
+                self.reject(key)
+                continue
+            self.tally(*key, count, size, +1)
 
     def tally(self, alias: str, day: dt.date, count: int, size: int, sign: int) -> None:
         report = self.report
@@ -411,7 +423,8 @@ class _Importer:
 
     # --- charts whose rows came after they were stored
     def spill(self, chart: _Chart) -> None:
-        """Keep a late part of a stored chart on disk until the end of the file."""
+        """Keep part of a chart on disk until the end of the file: rows that came after the chart was
+        stored, or a chart whose ranks are not 1..N yet (the rest may come later)."""
         self.report.late_rows += len(chart.entries)
         if chart.key in self.rejected:  # (its bad rows are reported; nothing of it is stored)
             return
@@ -450,10 +463,13 @@ class _Importer:
         if key in self.rejected:
             return
         location = snapshot_key(alias, day)
-        data = self.store.read(location)
-        entries: list[dict] = orjson.loads(zlib.decompress(data, wbits=31))["entries"]
-        self.tally(alias, day, len(entries), len(data), -1)  # counted again when stored again
-        self.stored.discard(key)
+        entries: list[dict] = []
+        was_stored = key in self.stored
+        if was_stored:  # a part was stored before the rest came: merge with it
+            data = self.store.read(location)
+            entries = orjson.loads(zlib.decompress(data, wbits=31))["entries"]
+            self.tally(alias, day, len(entries), len(data), -1)  # counted again when stored again
+            self.stored.discard(key)
         ranks = {_rank(entry) for entry in entries}
         lines = [min(p[1] for p in pieces), max(p[2] for p in pieces)]
         bad = any(errors for errors, *_ in pieces)
@@ -466,7 +482,8 @@ class _Importer:
                 ranks.add(rank)
             entries.extend(part)
         if bad:
-            self.store.delete([location])
+            if was_stored:
+                self.store.delete([location])
             self.reject(key)
             return
         entries.sort(key=_rank)

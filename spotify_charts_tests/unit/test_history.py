@@ -213,3 +213,12 @@ def test_the_command_line_stores_reports_and_shows_progress(tmp_path, monkeypatc
     assert cli.main(["--quiet", str(bad)]) == 1
     assert f"{bad}, line 14: rank 'x' is not a number" in capsys.readouterr().out
     assert cli.main([str(tmp_path / "missing.csv")]) == 2
+
+
+def test_a_chart_with_a_rank_missing_is_left_out_and_reported(tmp_path):
+    rows = [r for r in ROWS if ",2,2017-01-01," not in r or "Estonia" in r]  # global 2017-01-01 loses rank 2
+    store = LocalFileStore(tmp_path / "raw")
+    report = import_history(write(tmp_path / "charts.csv", rows), store)
+    assert not store.exists(snapshot_key(*GLOBAL_1))
+    assert report.charts_rejected == ["regional-global-daily/2017-01-01"] and report.charts_stored == 3
+    assert report.bad_rows[0].line == 2 and "ranks are not exactly 1..2" in report.bad_rows[0].problem
