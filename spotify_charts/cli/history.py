@@ -3,7 +3,7 @@
 Usage: python -m spotify_charts.cli.history FILE [--window-rows N]
 
 FILE is plain or gzipped CSV in the public history's layout (`sources/history.py`). Snapshots go
-where the pipeline keeps them (SPOTIFY_CHARTS_S3_BUCKET, else SPOTIFY_CHARTS_DATA_DIR). At the end
+where the pipeline keeps them (the S3 bucket when one is set, else the data folder). At the end
 it prints what was stored, what was skipped and every bad row (file and line), and the partition
 range to load into staging next. Exit status 0, or 1 when a row was bad (its chart is not stored;
 the other charts are), 2 when the file cannot be read or a setting is wrong.
@@ -26,14 +26,14 @@ from spotify_charts.storage.local import LocalFileStore
 
 def store_from_settings() -> FileStore:
     """The raw store the pipeline uses: the S3 bucket when one is set, else the data folder."""
-    bucket = settings.get("SPOTIFY_CHARTS_S3_BUCKET")
+    bucket = settings.get(settings.S3_BUCKET)
     if bucket:
         import boto3
 
         from spotify_charts.storage.s3 import S3FileStore
 
-        return S3FileStore(boto3.client("s3"), bucket, settings.get("SPOTIFY_CHARTS_S3_PREFIX") or "")
-    return LocalFileStore(settings.get("SPOTIFY_CHARTS_DATA_DIR"))
+        return S3FileStore(boto3.client("s3"), bucket, settings.get(settings.S3_PREFIX) or "")
+    return LocalFileStore(settings.get(settings.DATA_DIR))
 
 
 class ProgressLine:
@@ -64,7 +64,7 @@ def next_step(report: ImportReport) -> str:
         return "No chart was stored."
     regions = ",".join(sorted(report.regions))
     return (
-        f"Next, load {report.first_date} .. {report.last_date} into staging with SPOTIFY_CHARTS_REGIONS={regions}\n"
+        f"Next, load {report.first_date} .. {report.last_date} into staging with {settings.REGIONS.name}={regions}\n"
         f"(README, Bringing in years of history): in the Dagster UI, materialise the staging assets and "
         f"everything downstream for that partition range as one run, or\n"
         f"  dagster asset materialize -m spotify_charts.definitions --select "

@@ -8,6 +8,7 @@ backfill, so dbt runs once for the whole range.
 
 import dagster as dg
 
+from spotify_charts import settings
 from spotify_charts.cli.history import next_step
 from spotify_charts.defs.resources import ChartSourceResource, FileStoreResource
 from spotify_charts.regions import region_of_alias
@@ -43,7 +44,7 @@ def import_chart_history(
     outside = sorted(report.regions - configured)
     if outside:
         context.log.warning(
-            f"{len(outside)} imported region(s) are not in SPOTIFY_CHARTS_REGIONS, so staging will not load them: "
+            f"{len(outside)} imported region(s) are not in {settings.REGIONS.name}, so staging will not load them: "
             f"{', '.join(outside)}"
         )
     context.log.info(next_step(report))
