@@ -1,27 +1,45 @@
-# The spotify-charts code location. Minimal for now: the AWS production path (S3, Redshift, ECS)
-# extends it. Checked statically (hadolint); no Docker engine runs where this project is built.
+# spotify-charts: one image, three roles, chosen by command (compose.yaml runs all of them):
+#   code-server (default)   the code location over gRPC on port 4000
+#   webserver               the UI and its GraphQL API on port 3000
+#   daemon                  schedules, sensors, backfills, the run queue, run monitoring and retries
+#   migrate                 create or upgrade the instance's tables (before the others start)
+# The instance is deploy/dagster.yaml (PostgreSQL, from DAGSTER_PG_* variables); the webserver and
+# daemon load the code from the code server (deploy/workspace.yaml). Only what the pipeline needs
+# to run is installed (requirements.lock; no test or lint tools); the dbt manifest is built here.
+# Checked statically (hadolint); no Docker engine runs where this project is built.
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    DAGSTER_HOME=/opt/dagster/home
+    DAGSTER_HOME=/opt/dagster/home \
+    SPOTIFY_CHARTS_DATA_DIR=/opt/spotify-charts/data
 
 WORKDIR /opt/spotify-charts
 
-COPY requirements.lock pyproject.toml README.md ./
+COPY requirements.lock ./
+RUN pip install --no-cache-dir --no-deps -r requirements.lock
+
+COPY pyproject.toml README.md ./
 COPY spotify_charts ./spotify_charts
 COPY dbt ./dbt
 COPY workspace.yaml dagster.yaml ./
+# The ECS instance config (terraform/dagster.tf sets DAGSTER_HOME to deploy/ecs).
+COPY deploy ./deploy
 
-RUN pip install --no-cache-dir --no-deps -r requirements.lock \
-    && pip install --no-cache-dir --no-deps . \
+RUN pip install --no-cache-dir --no-deps . \
     && dagster-dbt project prepare-and-package --file spotify_charts/defs/dbt_project.py \
-    && mkdir -p "$DAGSTER_HOME" \
-    && cp dagster.yaml "$DAGSTER_HOME/dagster.yaml" \
+    && mkdir -p "$DAGSTER_HOME/storage" "$SPOTIFY_CHARTS_DATA_DIR" \
+    && cp deploy/dagster.yaml "$DAGSTER_HOME/dagster.yaml" \
     && useradd --create-home --uid 10001 charts \
     && chown -R charts "$DAGSTER_HOME" /opt/spotify-charts
 
 USER 10001
-EXPOSE 4000
-# A gRPC code server, as a Dagster deployment runs code locations.
-CMD ["dagster", "api", "grpc", "--module-name", "spotify_charts.definitions", "--host", "0.0.0.0", "--port", "4000"]
+EXPOSE 3000 4000
+# Each role's own probe: the code server's gRPC ping, the webserver's /server_info, the daemon's
+# heartbeat in the instance (the role is read from the container's main process).
+HEALTHCHECK --interval=30s --timeout=60s --start-period=120s --retries=3 \
+    CMD ["python", "-m", "spotify_charts.cli.stack", "healthcheck"]
+# A role (migrate, code-server, webserver, daemon) runs through the launcher; any other command
+# (the ECS task definitions', EcsRunLauncher's) is executed as given.
+ENTRYPOINT ["python", "-m", "spotify_charts.cli.stack"]
+CMD ["code-server"]

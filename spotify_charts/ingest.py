@@ -9,12 +9,15 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
-from spotify_charts.snapshots import Snapshot
+from spotify_charts import settings
+from spotify_charts.snapshots import Snapshot, SnapshotError
 from spotify_charts.snapshots.arrow import CHUNK_SIZE, ChartTables, parse_chunk
 from spotify_charts.snapshots.files import encode_snapshot, snapshot_source
 from spotify_charts.sources import ChartSource, FetchedChart
-from spotify_charts.storage import FileStore, snapshot_key
+from spotify_charts.sources.csv_export import export_name
+from spotify_charts.storage import FileStore, quarantine_key, snapshot_key
 from spotify_charts.warehouses.base import Warehouse
 
 
@@ -26,6 +29,15 @@ class FetchReport:
     missing: list[str] = field(default_factory=list)  # "alias/date" the source has no chart for
     entries: int = 0  # entries in the fetched payloads
     bytes: int = 0  # gzipped bytes written
+    # corrupt stored snapshots fetched again: {"snapshot", "problem", "kept_at"} (the old bytes' copy)
+    quarantined: list[dict[str, str]] = field(default_factory=list)
+
+
+class Corrupt(NamedTuple):
+    """A stored snapshot the loader would refuse, and why."""
+
+    snapshot: Snapshot
+    error: SnapshotError
 
 
 @dataclass
@@ -45,16 +57,34 @@ def fetch_snapshots(
 ) -> FetchReport:
     """Store every chart of `aliases` for `dates` that is not stored yet (all of them if `refresh`).
 
+    A stored snapshot counts only if the loader would accept it: one that is corrupt (empty, not
+    gzip, not JSON, a broken payload) is fetched again, and its bytes are kept for inspection
+    under `quarantine/{time}/{key}` (written there, then the fresh snapshot over the original:
+    the key always holds a whole file, and no store needs a rename). When the source cannot give
+    the chart again, the corrupt file stays where it is and SnapshotError says how to replace it.
+
     Each snapshot is written as soon as it is fetched, so a failure keeps the charts fetched before it.
     """
+    started = dt.datetime.now(dt.UTC)
     report = FetchReport(charts=len(aliases) * len(dates))
     wanted = [(alias, day) for day in dates for alias in aliases]
+    corrupt: dict[tuple[str, dt.date], Corrupt] = {}
     if not refresh:
         stored = store.existing(snapshot_key(a, d) for a, d in wanted)
-        todo = [(a, d) for a, d in wanted if snapshot_key(a, d) not in stored]
+        corrupt = find_corrupt(store, [(a, d) for a, d in wanted if snapshot_key(a, d) in stored], source.name)
+        todo = [(a, d) for a, d in wanted if snapshot_key(a, d) not in stored or (a, d) in corrupt]
         report.reused = len(wanted) - len(todo)
     else:
         todo = wanted
+    # A snapshot from another source (a CSV import while the sample or API source runs) is not
+    # replaced by this one: that would swap real charts for simulated ones, or mix sources.
+    unhealed = [
+        (item, f"it came from the '{old.snapshot.source}' source, which this run's source ('{source.name}') must "
+               f"not replace; {_how_to_replace(old.snapshot, source)}")
+        for item, old in corrupt.items()
+        if snapshot_source(old.snapshot.data) not in (None, source.name)
+    ]  # fmt: skip
+    todo = [item for item in todo if item not in dict(unhealed)]
 
     def fetch_one(item: tuple[str, dt.date]) -> tuple[str, dt.date, int, int] | None:
         alias, day = item
@@ -62,20 +92,82 @@ def fetch_snapshots(
         if chart is None:
             return None
         data = encode_snapshot(chart.body, source.name)
-        store.write(snapshot_key(alias, day), data)
+        key = snapshot_key(alias, day)
+        if item in corrupt:
+            store.write(quarantine_key(key, started), corrupt[item].snapshot.data)
+        store.write(key, data)
         return alias, day, chart.entries, len(data)
 
     # Two workers for the sample source (simulated per alias in order); the API source says how
     # many requests may be in flight (settings.MAX_CONCURRENCY), its rate limiter the pace.
     with ThreadPoolExecutor(max_workers=getattr(source, "max_concurrency", 2)) as pool:
         for item, result in zip(todo, pool.map(fetch_one, todo)):
-            if result is None:
+            if result is None and item in corrupt:
+                how = _how_to_replace(corrupt[item].snapshot, source)
+                unhealed.append((item, f"the '{source.name}' source has no chart for it; {how}"))
+            elif result is None:
                 report.missing.append(f"{item[0]}/{item[1].isoformat()}")
             else:
                 report.fetched += 1
                 report.entries += result[2]
                 report.bytes += result[3]
+                if item in corrupt:
+                    key = snapshot_key(*item)
+                    report.quarantined.append(
+                        {"snapshot": store.uri(key), "problem": corrupt[item].error.problem,
+                         "kept_at": store.uri(quarantine_key(key, started))}
+                    )  # fmt: skip
+    if unhealed:
+        (first, remedy), more = unhealed[0], len(unhealed) - 1
+        error = corrupt[first].error
+        raise SnapshotError(
+            error.location, f"{error.problem}; {remedy}" + (f" (and {more} more corrupt snapshot(s))" if more else "")
+        )
     return report
+
+
+def find_corrupt(
+    store: FileStore, charts: Sequence[tuple[str, dt.date]], default_source: str
+) -> dict[tuple[str, dt.date], Corrupt]:
+    """The stored snapshots of these charts that the loader would refuse, each with its error.
+
+    Checked as the loader parses them (in chunks, on two threads); only a chunk that fails is
+    parsed again one snapshot at a time, to find every bad one in it.
+    """
+    checked_at = dt.datetime.now(dt.UTC)
+    chunks = [charts[i : i + CHUNK_SIZE] for i in range(0, len(charts), CHUNK_SIZE)]
+
+    def check(chunk: Sequence[tuple[str, dt.date]]) -> dict[tuple[str, dt.date], Corrupt]:
+        snapshots = read_snapshots(store, chunk, default_source)
+        try:
+            parse_chunk(snapshots, checked_at)
+            return {}
+        except SnapshotError:
+            pass
+        bad = {}
+        for snapshot in snapshots:
+            try:
+                parse_chunk([snapshot], checked_at)
+            except SnapshotError as exc:
+                bad[(snapshot.chart_id, snapshot.chart_date)] = Corrupt(snapshot, exc)
+        return bad
+
+    found: dict[tuple[str, dt.date], Corrupt] = {}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for bad in pool.map(check, chunks):
+            found.update(bad)
+    return found
+
+
+def _how_to_replace(snapshot: Snapshot, source: ChartSource) -> str:
+    """What a person does about a corrupt snapshot the pipeline cannot fetch again."""
+    csv_name = export_name(snapshot.chart_id, snapshot.chart_date)
+    folder = getattr(source, "folder", None)  # the CSV source reads a folder: name the very file
+    where = f"{folder}/{csv_name}" if folder else f"{csv_name} into the CSV folder ({settings.CSV_DIR.name})"
+    return (
+        f"replace {snapshot.location} with a valid snapshot: for a CSV import, put {where} and materialise "
+        f"raw_chart_snapshots for {snapshot.chart_date} with run config csv_files: ['{csv_name}']"
+    )
 
 
 def store_charts(
@@ -131,7 +223,15 @@ def load_staging(
             report.artist_rows += tables.artists.num_rows
             yield tables
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        batches = tallied(pool.map(work, chunks))
-        report.entry_rows = warehouse.replace_charts(aliases, min(dates), max(dates), batches)
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            batches = tallied(pool.map(work, chunks))
+            report.entry_rows = warehouse.replace_charts(aliases, min(dates), max(dates), batches)
+    except SnapshotError as exc:  # nothing was replaced (one transaction): say how to heal it
+        raise SnapshotError(
+            exc.location,
+            f"{exc.problem}. Nothing was loaded. Materialise raw_chart_snapshots for that date again: it fetches a "
+            "corrupt snapshot again and keeps the bad file under quarantine/ (a CSV import: its error names the file "
+            "to replace)",
+        ) from None
     return report

@@ -49,8 +49,7 @@ def parse_regions(value: str | None) -> tuple[str, ...]:
     unknown = [code for code in codes if code not in known]
     if unknown:
         raise RegionConfigError(
-            f"unknown region code(s) {', '.join(map(repr, unknown))}; "
-            f"valid codes are: {', '.join(known)}"
+            f"unknown region code(s) {', '.join(map(repr, unknown))}; valid codes are: {', '.join(known)}"
         )
     if not codes:
         raise RegionConfigError("no region code given")

@@ -292,7 +292,9 @@ PG_USER = Setting("SPOTIFY_CHARTS_PG_USER", "postgres", "its user")
 PG_PASSWORD = Setting("SPOTIFY_CHARTS_PG_PASSWORD", "", "its password", secret=True, default_text="empty")
 PG_DATABASE = Setting("SPOTIFY_CHARTS_PG_DATABASE", "spotify_charts", "its database")
 REDSHIFT_HOST = Setting(
-    "SPOTIFY_CHARTS_REDSHIFT_HOST", None, "the `redshift` warehouse's endpoint (TLS required; needed with `redshift`)"
+    "SPOTIFY_CHARTS_REDSHIFT_HOST",
+    None,
+    "the `redshift` warehouse's endpoint (needed with `redshift`; TLS that verifies the server's certificate and name, `verify-full`)",
 )
 REDSHIFT_PORT = Setting("SPOTIFY_CHARTS_REDSHIFT_PORT", "5439", "its port", _integer(1, 65535))
 REDSHIFT_USER = Setting(
@@ -308,6 +310,13 @@ REDSHIFT_IAM_ROLE = Setting(
     "ARN of the IAM role Redshift assumes to COPY the loader's Parquet files from the bucket (needed with `redshift`, and so is `SPOTIFY_CHARTS_S3_BUCKET`)",
     _arn,
 )
+REDSHIFT_CA_BUNDLE = Setting(
+    "SPOTIFY_CHARTS_REDSHIFT_CA_BUNDLE",
+    None,
+    "the CA bundle (PEM file) the loader verifies Redshift's certificate against; dbt's `redshift` target verifies against the same bundle inside its driver",
+    _path,
+    default_text="AWS's bundle shipped with `redshift_connector`",
+)
 # --- keeping current
 START_DATE = Setting(
     "SPOTIFY_CHARTS_START_DATE",
@@ -322,7 +331,9 @@ SCHEDULE_CRON = Setting(
     "when the safety-net schedule runs (UTC); read when the code location loads",
     _cron,
 )
-ALERT_WEBHOOK = Setting("SPOTIFY_CHARTS_ALERT_WEBHOOK", None, "a URL to POST run failures to as JSON", _url, secret=True)
+ALERT_WEBHOOK = Setting(
+    "SPOTIFY_CHARTS_ALERT_WEBHOOK", None, "a URL to POST run failures to as JSON", _url, secret=True
+)
 
 SETTINGS: tuple[Setting, ...] = (
     SOURCE,
@@ -359,6 +370,7 @@ SETTINGS: tuple[Setting, ...] = (
     REDSHIFT_PASSWORD,
     REDSHIFT_DATABASE,
     REDSHIFT_IAM_ROLE,
+    REDSHIFT_CA_BUNDLE,
     START_DATE,
     SCHEDULE_CRON,
     ALERT_WEBHOOK,

@@ -1,17 +1,30 @@
-# The AWS production path of spotify-charts: a bucket for raw snapshots and the dashboard, a
-# PostgreSQL warehouse, and the IAM role the Dagster tasks run as. Secure by default: nothing
-# public, everything encrypted with a key of the project's own, TLS required, the database password
-# created and rotated by Secrets Manager (never a variable, an output or a value in state you
-# commit). Checked statically by `make lint` (python-hcl2 in the tests, checkov); see README.md.
+# The AWS production path of spotify-charts: an S3 bucket for raw snapshots, the dashboard and
+# Dagster's compute logs; the warehouse (Redshift Serverless, or PostgreSQL on RDS); Dagster on ECS
+# Fargate (webserver, daemon, code server, one task per run) with its storage in RDS PostgreSQL.
+# Secure by default: nothing public, everything encrypted with a key of the project's own, TLS
+# required, every password created by Secrets Manager or by the bootstrap task (never a variable,
+# an output or a value in state). Files: main.tf (key, bucket, the pipeline's role), network.tf,
+# warehouse.tf, instance.tf, secrets.tf, dagster.tf (ECS), access.tf (the UI's load balancer).
+# Checked statically (python-hcl2 in the tests, checkov, terraform fmt); see README.md.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
+data "aws_region" "current" {}
 
 locals {
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
-  # Keys the pipeline writes and reads: "{prefix}/raw/spotify-charts/...", "{prefix}/dashboard/...".
-  key_prefix = var.s3_prefix == "" ? "" : "${var.s3_prefix}/"
+  region     = data.aws_region.current.region
+  redshift   = var.warehouse == "redshift"
+  # Keys the pipeline writes and reads: "{prefix}/raw/spotify-charts/...", "{prefix}/dashboard/...",
+  # "{prefix}/staging-loads/..." (the Redshift loader's Parquet files), "{prefix}/compute-logs/...".
+  key_prefix    = var.s3_prefix == "" ? "" : "${var.s3_prefix}/"
+  loads_prefix  = "${local.key_prefix}staging-loads/"
+  logs_prefix   = "${local.key_prefix}compute-logs/"
+  objects_arn   = "${aws_s3_bucket.charts.arn}/${local.key_prefix}*"
+  loads_arn     = "${aws_s3_bucket.charts.arn}/${local.loads_prefix}*"
+  logs_arn      = "${aws_s3_bucket.charts.arn}/${local.logs_prefix}*"
+  secret_window = var.data_protection ? 30 : 0
 }
 
 ################################################################################
@@ -20,7 +33,8 @@ locals {
 
 data "aws_iam_policy_document" "key" {
   # In a key policy "*" is the key itself; the account's root delegates its use to IAM policies
-  # (the pipeline's below). This is the KMS default key policy.
+  # (the roles below). This is the KMS default key policy, plus CloudWatch Logs, which encrypts
+  # the project's log groups and has no IAM role to delegate to.
   #checkov:skip=CKV_AWS_109:key policy, resource "*" is this key
   #checkov:skip=CKV_AWS_111:key policy, resource "*" is this key
   #checkov:skip=CKV_AWS_356:key policy, resource "*" is this key
@@ -33,10 +47,25 @@ data "aws_iam_policy_document" "key" {
       identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
     }
   }
+
+  statement {
+    sid       = "CloudWatchLogsEncryptsTheProjectsLogGroups"
+    actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["logs.${local.region}.amazonaws.com"]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "kms:EncryptionContext:aws:logs:arn"
+      values   = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/${var.name}/*"]
+    }
+  }
 }
 
 resource "aws_kms_key" "data" {
-  description             = "${var.name}: raw snapshots, dashboard and warehouse"
+  description             = "${var.name}: bucket, warehouse, Dagster's storage, secrets, logs and images"
   enable_key_rotation     = true
   deletion_window_in_days = 30
   policy                  = data.aws_iam_policy_document.key.json
@@ -56,6 +85,9 @@ resource "aws_s3_bucket" "charts" {
   #checkov:skip=CKV_AWS_144:cross-region replication is a disaster-recovery choice left to the operator
   #checkov:skip=CKV2_AWS_62:nothing consumes bucket events (sensors poll the charts service, not the bucket)
   bucket = var.bucket_name
+
+  # With data_protection off (a deliberate teardown), destroy empties the bucket first.
+  force_destroy = !var.data_protection
 }
 
 resource "aws_s3_bucket_public_access_block" "charts" {
@@ -106,6 +138,29 @@ resource "aws_s3_bucket_lifecycle_configuration" "charts" {
     }
   }
 
+  rule {
+    id     = "expire-compute-logs"
+    status = "Enabled"
+    filter {
+      prefix = local.logs_prefix
+    }
+    expiration {
+      days = var.compute_log_days
+    }
+  }
+
+  # A load's Parquet files are deleted when it ends; this catches a task killed in between.
+  rule {
+    id     = "expire-stray-staging-loads"
+    status = "Enabled"
+    filter {
+      prefix = local.loads_prefix
+    }
+    expiration {
+      days = 2
+    }
+  }
+
   depends_on = [aws_s3_bucket_versioning.charts]
 }
 
@@ -135,7 +190,8 @@ resource "aws_s3_bucket_policy" "charts" {
 }
 
 ################################################################################
-# The pipeline's role (Dagster's tasks on ECS): exactly what S3RawStore calls
+# The pipeline's role: the code server's and every run's task role. Exactly what the code calls:
+# S3FileStore (snapshots, dashboard, the Redshift loader's Parquet files), S3ComputeLogManager.
 ################################################################################
 
 data "aws_iam_policy_document" "tasks_assume" {
@@ -155,7 +211,7 @@ data "aws_iam_policy_document" "tasks_assume" {
 
 resource "aws_iam_role" "pipeline" {
   name               = "${var.name}-pipeline"
-  description        = "Dagster tasks of ${var.name}: read and write chart snapshots and the dashboard"
+  description        = "Dagster code server and runs of ${var.name}: chart snapshots, dashboard, staging loads, compute logs"
   assume_role_policy = data.aws_iam_policy_document.tasks_assume.json
 }
 
@@ -172,7 +228,15 @@ data "aws_iam_policy_document" "pipeline" {
   statement {
     sid       = "ReadAndWriteTheirObjects"
     actions   = ["s3:GetObject", "s3:PutObject"]
-    resources = ["${aws_s3_bucket.charts.arn}/${local.key_prefix}*"]
+    resources = [local.objects_arn]
+  }
+
+  # The Redshift loader removes its Parquet files after COPY (RedshiftWarehouse.replace_charts);
+  # nothing else of the pipeline deletes, so DeleteObject is granted on that prefix only.
+  statement {
+    sid       = "DeleteTheirStagingLoads"
+    actions   = ["s3:DeleteObject"]
+    resources = [local.loads_arn]
   }
 
   statement {
@@ -186,105 +250,4 @@ resource "aws_iam_role_policy" "pipeline" {
   name   = "charts-bucket"
   role   = aws_iam_role.pipeline.id
   policy = data.aws_iam_policy_document.pipeline.json
-}
-
-################################################################################
-# Warehouse: PostgreSQL (SPOTIFY_CHARTS_WAREHOUSE=postgres)
-################################################################################
-
-resource "aws_db_subnet_group" "warehouse" {
-  name       = "${var.name}-warehouse"
-  subnet_ids = var.database_subnet_ids
-}
-
-resource "aws_security_group" "warehouse" {
-  name        = "${var.name}-warehouse"
-  description = "PostgreSQL warehouse of ${var.name}: reachable from the pipeline's tasks only"
-  vpc_id      = var.vpc_id
-}
-
-resource "aws_vpc_security_group_ingress_rule" "warehouse_from_pipeline" {
-  security_group_id            = aws_security_group.warehouse.id
-  description                  = "PostgreSQL from the Dagster tasks"
-  ip_protocol                  = "tcp"
-  from_port                    = 5432
-  to_port                      = 5432
-  referenced_security_group_id = var.pipeline_security_group_id
-}
-
-resource "aws_db_parameter_group" "warehouse" {
-  name   = "${var.name}-warehouse"
-  family = "postgres17"
-
-  parameter {
-    name  = "rds.force_ssl"
-    value = "1"
-  }
-  parameter {
-    name  = "log_min_duration_statement"
-    value = "5000"
-  }
-  parameter {
-    name  = "log_statement"
-    value = "ddl"
-  }
-}
-
-data "aws_iam_policy_document" "monitoring_assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["monitoring.rds.amazonaws.com"]
-    }
-  }
-}
-
-resource "aws_iam_role" "monitoring" {
-  name               = "${var.name}-rds-monitoring"
-  assume_role_policy = data.aws_iam_policy_document.monitoring_assume.json
-}
-
-resource "aws_iam_role_policy_attachment" "monitoring" {
-  role       = aws_iam_role.monitoring.name
-  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
-}
-
-resource "aws_db_instance" "warehouse" {
-  identifier     = "${var.name}-warehouse"
-  engine         = "postgres"
-  engine_version = "17"
-  instance_class = var.database_instance_class
-  db_name        = "spotify_charts"
-  username       = "spotify_charts"
-
-  # The password is created, stored and rotated by Secrets Manager; it never passes through
-  # Terraform's variables or outputs.
-  manage_master_user_password   = true
-  master_user_secret_kms_key_id = aws_kms_key.data.arn
-
-  allocated_storage     = var.database_storage_gb
-  max_allocated_storage = var.database_storage_gb * 4
-  storage_type          = "gp3"
-  storage_encrypted     = true
-  kms_key_id            = aws_kms_key.data.arn
-
-  db_subnet_group_name   = aws_db_subnet_group.warehouse.name
-  vpc_security_group_ids = [aws_security_group.warehouse.id]
-  publicly_accessible    = false
-  multi_az               = true
-  parameter_group_name   = aws_db_parameter_group.warehouse.name
-
-  iam_database_authentication_enabled = true
-  backup_retention_period             = 7
-  copy_tags_to_snapshot               = true
-  deletion_protection                 = true
-  skip_final_snapshot                 = false
-  final_snapshot_identifier           = "${var.name}-warehouse-final"
-  auto_minor_version_upgrade          = true
-  enabled_cloudwatch_logs_exports     = ["postgresql", "upgrade"]
-  monitoring_interval                 = 60
-  monitoring_role_arn                 = aws_iam_role.monitoring.arn
-  performance_insights_enabled        = true
-  performance_insights_kms_key_id     = aws_kms_key.data.arn
 }

@@ -3,31 +3,66 @@ output "bucket" {
   value       = aws_s3_bucket.charts.bucket
 }
 
+output "region" {
+  description = "The region everything is in."
+  value       = local.region
+}
+
 output "pipeline_role_arn" {
-  description = "Task role of the Dagster tasks (ECS task definitions' taskRoleArn)."
+  description = "Task role of the code server and the runs."
   value       = aws_iam_role.pipeline.arn
 }
 
-output "warehouse_host" {
-  description = "SPOTIFY_CHARTS_PG_HOST for the pipeline."
-  value       = aws_db_instance.warehouse.address
-}
-
-output "warehouse_password_secret_arn" {
-  description = "Secrets Manager secret holding the warehouse's user and password (JSON); give it to the task as SPOTIFY_CHARTS_PG_PASSWORD through the task definition's secrets (valueFrom: '<arn>:password::'). The password itself is never an output."
-  value       = aws_db_instance.warehouse.master_user_secret[0].secret_arn
-}
-
 output "pipeline_environment" {
-  description = "The pipeline's settings (README, Configuration), apart from the password."
+  description = "The pipeline's settings (README, Configuration) as the code server and the runs get them, apart from the secrets (injected from Secrets Manager, see secret_arns)."
+  value       = local.pipeline_environment
+}
+
+output "secret_arns" {
+  description = "Secrets Manager secrets the tasks read: Spotify credentials and the alert webhook (written by make aws-secrets), the warehouse's and Dagster's own database users (written by the bootstrap task). ARNs only; no value is ever an output."
   value = {
-    SPOTIFY_CHARTS_S3_BUCKET   = aws_s3_bucket.charts.bucket
-    SPOTIFY_CHARTS_S3_PREFIX   = var.s3_prefix
-    SPOTIFY_CHARTS_WAREHOUSE   = "postgres"
-    SPOTIFY_CHARTS_PG_HOST     = aws_db_instance.warehouse.address
-    SPOTIFY_CHARTS_PG_PORT     = tostring(aws_db_instance.warehouse.port)
-    SPOTIFY_CHARTS_PG_USER     = aws_db_instance.warehouse.username
-    SPOTIFY_CHARTS_PG_DATABASE = aws_db_instance.warehouse.db_name
-    AWS_REGION                 = var.region
+    spotify        = aws_secretsmanager_secret.spotify.arn
+    alert_webhook  = aws_secretsmanager_secret.alert_webhook.arn
+    warehouse_user = aws_secretsmanager_secret.warehouse_user.arn
+    dagster_user   = aws_secretsmanager_secret.dagster_user.arn
   }
+}
+
+output "warehouse_host" {
+  description = "The warehouse's endpoint (Redshift Serverless workgroup, or the RDS instance with warehouse = \"postgres\")."
+  value       = local.redshift ? aws_redshiftserverless_workgroup.warehouse[0].endpoint[0].address : aws_db_instance.instance.address
+}
+
+output "ecr_repository_url" {
+  description = "Where `make push` pushes the image."
+  value       = aws_ecr_repository.dagster.repository_url
+}
+
+output "ecs_cluster" {
+  description = "The ECS cluster of the services and the runs."
+  value       = aws_ecs_cluster.dagster.name
+}
+
+output "ecs_services" {
+  description = "The services `make push` redeploys."
+  value       = [aws_ecs_service.webserver.name, aws_ecs_service.daemon.name, aws_ecs_service.code.name]
+}
+
+output "bootstrap" {
+  description = "What `make aws-bootstrap` runs: the task definition, and the network for `aws ecs run-task`."
+  value = {
+    task_definition = aws_ecs_task_definition.bootstrap.arn
+    subnets         = local.private_subnet_ids
+    security_group  = aws_security_group.tasks.id
+  }
+}
+
+output "webserver_url" {
+  description = "The Dagster UI: the public HTTPS name, or the internal load balancer (reach it over VPN or `make aws-ui`, README)."
+  value       = local.public_ui ? "https://${var.webserver_domain_name}" : "http://${aws_lb.webserver.dns_name}"
+}
+
+output "load_balancer_dns_name" {
+  description = "DNS name of the UI's load balancer (with webserver_access = \"public\", point webserver_domain_name at it)."
+  value       = aws_lb.webserver.dns_name
 }

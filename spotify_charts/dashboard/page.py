@@ -13,7 +13,19 @@ import json
 from collections.abc import Callable
 
 from spotify_charts.dashboard.data import LIFECYCLE_MIN_SONGS, LONGEVITY_BUCKETS, TOP_N, ChartData, DashboardData
-from spotify_charts.dashboard.svg import column_chart, donut_chart, esc, fmt, hbar_chart, line_chart, table
+from spotify_charts.dashboard.svg import (
+    NAME_LIMIT,
+    column_chart,
+    donut_chart,
+    esc,
+    fmt,
+    hbar_chart,
+    line_chart,
+    name,
+    short,
+    table,
+)
+from spotify_charts.regions import LARGE_MARKETS, region_of_alias
 
 PAGE_KEY = "dashboard/index.html"  # where the page is written in the file store
 
@@ -47,20 +59,33 @@ def headlines(chart: ChartData) -> dict[str, object]:
     }
 
 
+# Every ASCII punctuation character may be backslash-escaped in (GitHub-flavoured) Markdown, and
+# then stands for itself: no link, image, HTML, emphasis, code, autolinked URL or table cell border.
+_MARKDOWN_ESCAPES = {ord(c): "\\" + c for c in "\\!\"#$%&'()*+,-./:;<=>?@[]^_`{|}~"}
+
+
+def md(value: object, limit: int = NAME_LIMIT) -> str:
+    """Text (a track or artist name) for Markdown shown in the Dagster UI: cleaned of control and
+    bidirectional characters, shortened, every punctuation character escaped."""
+    return short(value, limit).translate(_MARKDOWN_ESCAPES)
+
+
 def summary_markdown(data: DashboardData) -> str:
+    """A table of each chart's headline answers, for the Dagster UI. Names are data from outside
+    (a CSV can hold anything): each is escaped, so none can become a link, an image or a column."""
     if not data.charts or not any(c.enough for c in data.charts):
         return "Not enough data yet: load at least two chart dates."
     lines = ["| chart | most debuts released on | most days at #1 | longest top-10 run | most streamed |",
              "| --- | --- | --- | --- | --- |"]  # fmt: skip
     for chart in data.charts:
         if not chart.enough:
-            lines.append(f"| {chart.chart_id} | not enough data yet | | | |")
+            lines.append(f"| {md(chart.chart_id)} | not enough data yet | | | |")
             continue
         h = headlines(chart)
         lines.append(
-            f"| {chart.chart_id} | {h['release_weekday'] or '–'} | "
-            f"{h['top_artist'] or '–'} ({h['top_artist_days'] or 0} days) | "
-            f"{h['longest_run_song'] or '–'} ({h['longest_run_days'] or 0} days) | {h['top_song'] or '–'} |"
+            f"| {md(chart.chart_id)} | {md(h['release_weekday'] or '–')} | "
+            f"{md(h['top_artist'] or '–')} ({h['top_artist_days'] or 0} days) | "
+            f"{md(h['longest_run_song'] or '–')} ({h['longest_run_days'] or 0} days) | {md(h['top_song'] or '–')} |"
         )
     if data.is_sample:
         lines.append("\nSample data (the built-in simulated charts), not real Spotify charts.")
@@ -155,14 +180,15 @@ def _chart_section(chart: ChartData, hidden: bool) -> str:
             ["song", "artists", "from", "to", "days"],
             [(r["track_name"], r["artist_names"] or "", r["run_start_date"], r["run_end_date"], r["run_days"])
              for r in runs],
+            widths=[31, 31, 15, 15, 8], names=[0, 1],
         ),
     ]  # fmt: skip
     answers = (
         f"<ul class='headlines'>"
         f"<li>Most debuts were released on <b>{esc(h['release_weekday'] or '–')}</b>.</li>"
         f"<li>Half of the debuted songs have left the chart by day <b>{esc(h['half_off_chart_day'] or '–')}</b>.</li>"
-        f"<li>Most days at #1: <b>{esc(h['top_artist'] or '–')}</b> ({esc(h['top_artist_days'] or 0)} days).</li>"
-        f"<li>Longest top-10 run: <b>{esc(h['longest_run_song'] or '–')}</b> ({esc(h['longest_run_days'] or 0)} "
+        f"<li>Most days at #1: <b>{name(h['top_artist'] or '–')}</b> ({esc(h['top_artist_days'] or 0)} days).</li>"
+        f"<li>Longest top-10 run: <b>{name(h['longest_run_song'] or '–')}</b> ({esc(h['longest_run_days'] or 0)} "
         f"days).</li></ul>"
     )
     return (
@@ -178,13 +204,17 @@ body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:
 header{background:#121417;color:#fff;padding:18px 28px}header h1{margin:0 0 4px;font-size:22px}
 header p{margin:0;color:#c9ced6}main{max-width:1240px;margin:0 auto;padding:12px 28px 40px}
 .banner{background:#fff3cd;border:1px solid #e0c26b;color:#5c4500;padding:10px 14px;border-radius:6px;margin:14px 0}
-label{font-weight:600;margin-right:8px}select{font-size:15px;padding:4px 8px}
+label{font-weight:600;margin-right:8px}select,input{font-size:15px;padding:4px 8px}
+#chart-filter{width:14em}#chart-filter:invalid{outline:2px solid #c2456b}
 h2{margin:22px 0 2px}.alias{font-size:14px;color:#68707c;font-weight:400}.range{margin:0;color:#48505c}
 h3{margin:26px 0 8px;border-bottom:2px solid #1db954;padding-bottom:4px}
-.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:16px}
-figure{background:#fff;border:1px solid #e1e4e8;border-radius:8px;margin:0;padding:12px 14px}
-figcaption{font-weight:600;margin-bottom:6px}table{border-collapse:collapse;width:100%;font-size:13.5px}
-th,td{text-align:left;padding:4px 6px;border-bottom:1px solid #eceef1}th{color:#48505c;font-weight:600}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:16px}.grid>*{min-width:0}
+figure{background:#fff;border:1px solid #e1e4e8;border-radius:8px;margin:0;padding:12px 14px;overflow:hidden}
+figcaption{font-weight:600;margin-bottom:6px}
+table{border-collapse:collapse;width:100%;font-size:13.5px;table-layout:fixed}
+th,td{text-align:left;padding:4px 6px;border-bottom:1px solid #eceef1;white-space:nowrap;overflow:hidden;
+text-overflow:ellipsis}th{color:#48505c;font-weight:600}bdi,svg text{unicode-bidi:isolate}
+.headlines li{overflow-wrap:anywhere}
 svg text{font-size:12px;fill:#30363d}svg .axis-title{font-size:12.5px;fill:#48505c}svg .grid{stroke:#eceef1}
 svg .axis{stroke:#9aa1ab}.empty{color:#68707c;font-style:italic}.note{color:#68707c;font-size:13px}
 .headlines{background:#fff;border:1px solid #e1e4e8;border-radius:8px;padding:10px 10px 10px 30px}
@@ -192,11 +222,74 @@ svg .axis{stroke:#9aa1ab}.empty{color:#68707c;font-style:italic}.note{color:#687
 
 _SCRIPT = """
 const select = document.getElementById('chart');
+const filter = document.getElementById('chart-filter');
 function show(id) {
   for (const s of document.querySelectorAll('section.chart')) s.hidden = s.dataset.chart !== id;
+  try { if (location.hash.slice(1) !== id) history.replaceState(null, '', '#' + id); } catch (e) {}  // a link to it
 }
-if (select) { select.addEventListener('change', () => show(select.value)); show(select.value); }
+function choose(id) { select.value = id; show(id); }
+// Typing narrows the list to the charts whose name or code contains the text; the first match is shown.
+function narrow() {
+  const words = filter.value.trim().toLowerCase();
+  let first = null, current = false;
+  for (const o of select.options) {
+    o.hidden = o.disabled = words !== '' && !o.dataset.search.includes(words);
+    if (!o.hidden) { first = first || o; current = current || o.selected; }
+  }
+  for (const g of select.querySelectorAll('optgroup')) g.hidden = ![...g.children].some(o => !o.hidden);
+  filter.setCustomValidity(first ? '' : 'no chart matches');
+  document.getElementById('chart-matches').textContent = words ? (first ? '' : 'No chart matches.') : '';
+  if (first && !current) choose(first.value);
+}
+if (select) {
+  select.addEventListener('change', () => show(select.value));
+  filter.addEventListener('input', narrow);
+  window.addEventListener('hashchange', () => {
+    const id = location.hash.slice(1);
+    if ([...select.options].some(o => o.value === id)) choose(id);
+  });
+  const wanted = location.hash.slice(1);
+  choose([...select.options].some(o => o.value === wanted) ? wanted : select.value);
+}
 """
+
+
+def _chart_picker(charts: list[ChartData]) -> str:
+    """The chart selector: one group per market size (global, 200-entry and 50-entry charts),
+    alphabetical within, plus a filter box, so 73 charts stay quick to find. Works offline."""
+    groups: dict[str, list[ChartData]] = {label: [] for label in _MARKET_GROUPS}
+    for chart in charts:
+        groups[_market_group(chart.chart_id)].append(chart)
+    options = []
+    for label, members in groups.items():
+        if not members:
+            continue
+        items = "".join(
+            f"<option value='{esc(c.chart_id)}' data-search='{esc(f'{c.region_name} {c.chart_id}'.lower())}'>"
+            f"{esc(c.region_name)} ({esc(c.chart_id)})</option>"
+            for c in sorted(members, key=lambda c: (c.region_name.lower(), c.chart_id))
+        )
+        options.append(f"<optgroup label='{esc(label)} ({len(members)})'>{items}</optgroup>")
+    return (
+        "<p class='picker'><label for='chart'>Chart</label>"
+        f"<select id='chart'>{''.join(options)}</select> "
+        f"<input type='search' id='chart-filter' placeholder='Find a chart ({len(charts)})' "
+        "aria-label='Find a chart by country or code' autocomplete='off'> "
+        "<span id='chart-matches' class='note' role='status'></span></p>"
+    )
+
+
+_MARKET_GROUPS = ("Global", "Top 200 markets", "Top 50 markets")  # by the size of the region's daily chart
+
+
+def _market_group(chart_id: str) -> str:
+    try:
+        region = region_of_alias(chart_id)
+    except ValueError:  # not a daily regional chart: with the small ones
+        return _MARKET_GROUPS[2]
+    if region == "global":
+        return _MARKET_GROUPS[0]
+    return _MARKET_GROUPS[1] if region in LARGE_MARKETS else _MARKET_GROUPS[2]
 
 
 def render(data: DashboardData, generated_at: dt.datetime) -> str:
@@ -210,10 +303,7 @@ def render(data: DashboardData, generated_at: dt.datetime) -> str:
     if data.charts:
         first, last = min(c.first_date for c in data.charts), max(c.last_date for c in data.charts)
         span = f"Chart dates loaded: {first} to {last}."
-        options = "".join(
-            f"<option value='{esc(c.chart_id)}'>{esc(c.region_name)} ({esc(c.chart_id)})</option>" for c in data.charts
-        )
-        picker = f"<p><label for='chart'>Chart</label><select id='chart'>{options}</select></p>"
+        picker = _chart_picker(data.charts)
         sections = "".join(_chart_section(c, i > 0) for i, c in enumerate(data.charts))
     else:
         span = "No chart dates loaded."

@@ -17,16 +17,39 @@ def esc(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
+# Characters a name never needs and that change how the text around it displays: C0/C1 controls
+# and the bidirectional embeddings, overrides, isolates and marks ("\u202eevil\u202c.exe" would
+# show as "exe.live"). Removed for display; line breaks and tabs become spaces.
+_INVISIBLE = {
+    **dict.fromkeys([*range(0x00, 0x20), *range(0x7F, 0xA0), 0x061C, 0x200E, 0x200F]),
+    **dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)]),
+    **dict.fromkeys([0x09, 0x0A, 0x0D], " "),
+}
+NAME_LIMIT = 60  # characters of a name shown in a table, a headline or the UI summary
+
+
+def clean(text: object) -> str:
+    """A name as displayed: without control or bidirectional formatting characters."""
+    return str(text).translate(_INVISIBLE)
+
+
+def short(text: object, limit: int = 30) -> str:
+    """The cleaned name, cut to `limit` characters with an ellipsis."""
+    text = clean(text)
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def name(text: object, limit: int = NAME_LIMIT) -> str:
+    """A name for HTML: isolated from the text around it (<bdi>), shortened, the whole name in its tooltip."""
+    return f'<bdi title="{esc(clean(text))}">{esc(short(text, limit))}</bdi>'
+
+
 def fmt(value: float | int | None, digits: int = 0) -> str:
     if value is None:
         return "–"
     if digits == 0:
         return f"{round(float(value)):,}"
     return f"{float(value):,.{digits}f}"
-
-
-def short(text: str, limit: int = 30) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _nice_max(value: float) -> float:
@@ -65,8 +88,8 @@ def hbar_chart(name: str, title: str, rows: Sequence[tuple[str, float, str]], x_
         y = top + i * (bar + 6)
         width = max(1.0, span * value / top_value)
         parts.append(
-            f'<text x="{left - 8}" y="{y + bar * 0.7:.1f}" text-anchor="end" class="label"><title>{esc(label)}</title>'
-            f"{esc(short(label))}</text>"
+            f'<text x="{left - 8}" y="{y + bar * 0.7:.1f}" text-anchor="end" class="label">'
+            f"<title>{esc(clean(label))}</title>{esc(short(label))}</text>"
             f'<rect class="mark" x="{left}" y="{y}" width="{width:.1f}" height="{bar}" fill="{PALETTE[0]}" '
             f'data-label="{esc(label)}" data-value="{esc(value)}"/>'
             f'<text x="{left + width + 6:.1f}" y="{y + bar * 0.7:.1f}" class="value">{esc(shown)}</text>'
@@ -209,13 +232,22 @@ def _empty_svg() -> str:
     return '<p class="empty">Not enough data yet for this plot.</p>'
 
 
-def table(name: str, title: str, headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+def table(
+    key: str, title: str, headers: Sequence[str], rows: Sequence[Sequence[object]],
+    widths: Sequence[int] | None = None, names: Sequence[int] = (),
+) -> str:  # fmt: skip
+    """An HTML table whose layout does not depend on the data: fixed column widths (`widths`, in
+    percent), one line per cell; the columns in `names` hold names (isolated, shortened, tooltip)."""
     if not rows:
-        return _figure(name, title, _empty_svg())
+        return _figure(key, title, _empty_svg())
+    cols = "<colgroup>" + "".join(f'<col style="width:{w}%">' for w in widths) + "</colgroup>" if widths else ""
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows)
-    return f'<figure class="table" data-table="{esc(name)}"><figcaption>{esc(title)}</figcaption>' + (
-        f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></figure>"
+    body = "".join(
+        "<tr>" + "".join(f"<td>{name(c) if i in names else esc(c)}</td>" for i, c in enumerate(row)) + "</tr>"
+        for row in rows
+    )
+    return f'<figure class="table" data-table="{esc(key)}"><figcaption>{esc(title)}</figcaption>' + (
+        f"<table>{cols}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></figure>"
     )
 
 

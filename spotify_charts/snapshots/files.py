@@ -49,11 +49,15 @@ def snapshot_source(data: bytes) -> str | None:
 
 
 def decompress(snapshot: Snapshot) -> bytes:
+    if not snapshot.data:  # gzip would read zero bytes as zero members, and JSON would be blamed
+        raise SnapshotError(snapshot.location, "empty file (0 bytes)")
     try:
         text = gzip.decompress(snapshot.data)
     except (OSError, EOFError, zlib.error) as exc:
         raise SnapshotError(snapshot.location, f"not a gzip file ({exc})") from None
     text = text.strip()
+    if not text:
+        raise SnapshotError(snapshot.location, "empty payload (the gzip file holds no JSON)")
     if b"\n" in text:  # pretty-printed: the batch reader wants one document per line
         text = orjson.dumps(load_json(snapshot, text))
     return text

@@ -114,9 +114,7 @@ def check_entries(locations: Sequence[str], parent: pa.Array, rank: pa.Array, ur
     valid_uri = pc.and_(pc.starts_with(uri, TRACK_PREFIX), pc.greater(pc.utf8_length(uri), _TRACK_PREFIX_LENGTH))
     bad_uri = first_true(pc.invert(pc.fill_null(valid_uri, FALSE)))
     if bad_uri >= 0:
-        raise SnapshotError(
-            locations[parent[bad_uri].as_py()], _no_uri(rank[bad_uri].as_py(), uri[bad_uri].as_py())
-        )
+        raise SnapshotError(locations[parent[bad_uri].as_py()], _no_uri(rank[bad_uri].as_py(), uri[bad_uri].as_py()))
     owners = numpy_view(parent)
     ranks = numpy_view(rank)
     key = owners * (1 << 32) + ranks

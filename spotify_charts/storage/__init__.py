@@ -13,11 +13,17 @@ from collections.abc import Iterable, Sequence
 from spotify_charts import settings
 
 RAW_PREFIX = "raw/spotify-charts"
+QUARANTINE_PREFIX = "quarantine"
 
 
 def snapshot_key(alias: str, chart_date: dt.date) -> str:
     """The store key of one chart's snapshot for one date."""
     return f"{RAW_PREFIX}/{alias}/{chart_date.isoformat()}.json.gz"
+
+
+def quarantine_key(key: str, when: dt.datetime) -> str:
+    """Where a corrupt blob is kept for inspection: `quarantine/{UTC time}/{its key}`."""
+    return f"{QUARANTINE_PREFIX}/{when.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}/{key}"
 
 
 def check_key(key: str) -> list[str]:

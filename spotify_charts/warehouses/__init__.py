@@ -44,4 +44,5 @@ def from_settings(values: settings.Values) -> Warehouse:
         values[settings.REDSHIFT_DATABASE],
         store_from_settings(values),
         values[settings.REDSHIFT_IAM_ROLE],
+        ca_bundle=values[settings.REDSHIFT_CA_BUNDLE],
     )

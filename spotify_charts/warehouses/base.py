@@ -54,6 +54,15 @@ def dbt_arguments(warehouse: Warehouse, dbt_vars: dict[str, object] | None = Non
     return ["--target", warehouse.TARGET, "--vars", json.dumps({**(dbt_vars or {}), **warehouse.dbt_vars()})]
 
 
+def ensure_schema(cur, name: str) -> None:
+    """Create the schema unless it exists. Not CREATE SCHEMA IF NOT EXISTS: that needs the right to
+    create schemas in the database even when the schema exists, and the pipeline's own database
+    user (terraform/, the bootstrap task) owns its schemas but may create no others."""
+    cur.execute("select 1 from pg_namespace where nspname = %s", [name])
+    if not cur.fetchall():
+        cur.execute(f"create schema {name}")
+
+
 def check_rows_in_scope(chart_ids: Sequence[str], start: dt.date, end: dt.date, tables: ChartTables) -> None:
     """Refuse rows outside the charts and dates being replaced: they would survive a re-run twice."""
     for name, table in (("chart_entries", tables.entries), ("chart_entry_artists", tables.artists)):

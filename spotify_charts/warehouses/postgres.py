@@ -17,6 +17,7 @@ from spotify_charts.warehouses.base import (
     check_rows_in_scope,
     committed,
     create_table_sql,
+    ensure_schema,
 )
 
 
@@ -28,8 +29,18 @@ class PostgresWarehouse(Warehouse):
 
     TARGET = "postgres"
 
-    def __init__(self, host: str, port: int, user: str, password: str, database: str, sslmode: str = "prefer"):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        user: str,
+        password: str,
+        database: str,
+        sslmode: str = "prefer",
+        sslrootcert: str | None = None,
+    ):
         self.host, self.port, self.user, self.database, self.sslmode = host, int(port), user, database, sslmode
+        self.sslrootcert = sslrootcert  # the CA bundle a `verify-full` connection checks the server against
         self._password = password
 
     def __repr__(self) -> str:  # never the password
@@ -46,6 +57,7 @@ class PostgresWarehouse(Warehouse):
                 password=self._password,
                 dbname=self.database,
                 sslmode=self.sslmode,
+                **({"sslrootcert": self.sslrootcert} if self.sslrootcert else {}),
                 connect_timeout=15,
                 application_name="spotify-charts",
             )
@@ -59,7 +71,7 @@ class PostgresWarehouse(Warehouse):
         con = self.connect()
         inserted = 0
         with committed(con), con.cursor() as cur:
-            cur.execute(f"create schema if not exists {STAGING_SCHEMA}")
+            ensure_schema(cur, STAGING_SCHEMA)
             for name in TABLES:
                 cur.execute(create_table_sql(name, self.TARGET))
             tables = ", ".join(f"{STAGING_SCHEMA}.{name}" for name in TABLES)

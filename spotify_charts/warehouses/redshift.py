@@ -7,10 +7,12 @@ import datetime as dt
 import io
 import uuid
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from spotify_charts import settings
 from spotify_charts.snapshots.arrow import ChartTables
 from spotify_charts.storage.s3 import S3FileStore
 from spotify_charts.warehouses.base import (
@@ -19,6 +21,7 @@ from spotify_charts.warehouses.base import (
     check_rows_in_scope,
     committed,
     create_table_sql,
+    ensure_schema,
 )
 from spotify_charts.warehouses.postgres import PostgresWarehouse
 
@@ -29,15 +32,31 @@ class RedshiftWarehouse(PostgresWarehouse):
     A load writes its rows to the bucket as Parquet while the snapshots are parsed (one file per
     table and batch, under `staging-loads/{load id}/`), then, in one transaction, deletes the run's
     charts and dates and COPYs those files with the cluster's IAM role; the files are removed
-    afterwards, whether the load succeeded or not. Queries go over the PostgreSQL protocol (TLS)."""
+    afterwards, whether the load succeeded or not (the pipeline's role needs `s3:DeleteObject` on
+    `{prefix}/staging-loads/*`). Queries go over the PostgreSQL protocol with TLS that verifies the
+    server's certificate and name (`verify-full`) against AWS's CA bundle."""
 
     TARGET = "redshift"
     LOADS = "staging-loads"
 
     def __init__(
-        self, host: str, port: int, user: str, password: str, database: str, store: S3FileStore, iam_role: str
+        self,
+        host: str,
+        port: int,
+        user: str,
+        password: str,
+        database: str,
+        store: S3FileStore,
+        iam_role: str,
+        ca_bundle: str | None = None,
     ):
-        super().__init__(host, port, user, password, database, sslmode="require")
+        ca_bundle = str(ca_bundle or aws_ca_bundle())
+        if not Path(ca_bundle).is_file():
+            raise ValueError(
+                f"{settings.REDSHIFT_CA_BUNDLE.name}={ca_bundle!r} is not a file: Redshift connections verify the "
+                "server's certificate against it (AWS's bundle: https://s3.amazonaws.com/redshift-downloads/amazon-trust-ca-bundle.crt)"
+            )
+        super().__init__(host, port, user, password, database, sslmode="verify-full", sslrootcert=ca_bundle)
         if not iam_role.startswith("arn:"):
             raise ValueError(f"Redshift COPY needs the ARN of an IAM role the cluster may assume, got {iam_role!r}")
         self.store, self.iam_role = store, iam_role
@@ -59,7 +78,7 @@ class RedshiftWarehouse(PostgresWarehouse):
                 inserted += batch.entries.num_rows
             con = self.connect()
             with committed(con), con.cursor() as cur:
-                cur.execute(f"create schema if not exists {STAGING_SCHEMA}")
+                ensure_schema(cur, STAGING_SCHEMA)
                 for name in TABLES:
                     cur.execute(create_table_sql(name, self.TARGET))
                 # Redshift's LOCK is exclusive: a second load of the same tables waits for this one.
@@ -78,6 +97,14 @@ class RedshiftWarehouse(PostgresWarehouse):
             return inserted
         finally:
             self.store.delete(written)
+
+
+def aws_ca_bundle() -> str:
+    """AWS's CA bundle for Redshift, as shipped with redshift_connector (the driver dbt-redshift
+    uses, which verifies against the same file): the CA bundle setting's default."""
+    import redshift_connector
+
+    return str(Path(redshift_connector.__file__).parent / "files" / "redshift-ca-bundle.crt")
 
 
 def _parquet(table: pa.Table) -> bytes:

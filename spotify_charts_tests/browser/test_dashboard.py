@@ -3,6 +3,7 @@ Chromium with no errors and no request to any host, and empty marts give a page,
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import re
@@ -16,17 +17,19 @@ from spotify_charts.dashboard import data as dashboard_data
 from spotify_charts.dashboard import page as dashboard
 from spotify_charts.dashboard import svg
 from spotify_charts.ingest import fetch_snapshots, load_staging
+from spotify_charts.regions import daily_alias, region_names
 from spotify_charts.sources.sample import SampleSource
 from spotify_charts.storage.local import LocalFileStore
 from spotify_charts.warehouses.base import dbt_arguments
 from spotify_charts.warehouses.duckdb import DuckDBWarehouse
-from spotify_charts_tests.support.helpers import dbt, sample_warehouse
+from spotify_charts_tests.support.helpers import HOSTILE_NAMES, dbt, sample_warehouse
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
 ALIASES = ["regional-global-daily", "regional-ee-daily"]
 DATES = [dt.date(2025, 1, 20) + dt.timedelta(days=i) for i in range(60)]
 NOW = dt.datetime(2026, 11, 24, 9, 30, tzinfo=dt.UTC)
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +78,7 @@ def test_the_numbers_on_the_page_are_the_contract_tables(marts_warehouse, page):
     runs_table = chart.split('data-table="longest_top10_runs"')[1]
     first_row = re.search(r"<tbody><tr>(.*?)</tr>", runs_table).group(1)
     cells = re.findall(r"<td>(.*?)</td>", first_row)
-    assert cells[0] == svg.esc(longest["track_name"])
+    assert re.fullmatch(r'<bdi title="([^"]*)">.*</bdi>', cells[0]).group(1) == svg.esc(longest["track_name"])
     assert cells[2:] == [str(longest["run_start_date"]), str(longest["run_end_date"]), str(longest["run_days"])]
     # every longevity bucket, with the table's share
     share = one(
@@ -98,7 +101,9 @@ def test_the_summary_names_the_headline_answers(marts_warehouse):
         "order by days_at_number_one desc, artist_name limit 1",
     )
     assert summary.splitlines()[0].startswith("| chart |")
-    assert any(line.startswith("| regional-ee-daily |") and top in line for line in summary.splitlines())
+    assert any(
+        line.startswith(r"| regional\-ee\-daily |") and dashboard.md(top) in line for line in summary.splitlines()
+    )
     assert "Sample data" in summary
 
 
@@ -146,10 +151,7 @@ def test_the_page_renders_in_headless_chromium(page):
     ARTIFACTS.mkdir(exist_ok=True)
     errors, requests, failed = [], [], []
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=chromium(),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-        )
+        browser = pw.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
         tab = browser.new_page(viewport={"width": 1366, "height": 900})
         tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         tab.on("pageerror", lambda e: errors.append(str(e)))
@@ -187,3 +189,157 @@ def test_the_page_renders_in_headless_chromium(page):
     assert errors == []
     assert failed == []
     assert requests == [page.as_uri()]  # the page itself, nothing else
+
+
+# --- hostile names -------------------------------------------------------------------------------
+
+NAME_FIELDS = ("track_name", "artist_name", "artist_names")
+
+
+@pytest.fixture(scope="module")
+def hostile_page(marts_warehouse, tmp_path_factory) -> Path:
+    """The same charts with every track and artist name replaced by one of HOSTILE_NAMES."""
+    data = dashboard_data.load(marts_warehouse.query, marts_warehouse.table_names("marts"))
+    turn = 0
+    for chart in data.charts:
+        for rows in chart.tables.values():
+            for row in rows:
+                for field in NAME_FIELDS:
+                    if field in row:
+                        row[field] = HOSTILE_NAMES[turn % len(HOSTILE_NAMES)]
+                        turn += 1
+    path = tmp_path_factory.mktemp("hostile") / "index.html"
+    path.write_text(dashboard.render(data, NOW))
+    return path
+
+
+def layout(tab, chart_id: str) -> dict:
+    """Show one chart; the page's and the runs table's widths, and what the visible chart displays."""
+    tab.select_option("#chart", chart_id)
+    return tab.evaluate(
+        """id => {
+          const section = document.querySelector(`section.chart[data-chart="${id}"]`);
+          const runs = section.querySelector('[data-table="longest_top10_runs"]');
+          return {
+            page: document.documentElement.scrollWidth, viewport: window.innerWidth,
+            widest: Math.max(...[...section.querySelectorAll('figure, ul, h2, table')]
+                                 .map(e => e.getBoundingClientRect().right)),
+            runs: runs ? runs.querySelector('table').getBoundingClientRect().width : null,
+            runsFigure: runs ? runs.clientWidth : null,
+            text: section.innerText,
+            tooltips: [...section.querySelectorAll('bdi[title]')].map(b => b.title),
+          };
+        }""",
+        chart_id,
+    )
+
+
+def test_hostile_names_break_nothing_in_chromium(page, hostile_page):
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    dialogs, requests, errors = [], [], []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
+        tab = browser.new_page(viewport={"width": 1366, "height": 900})
+        tab.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        tab.on("request", lambda r: requests.append(r.url))
+        tab.on("pageerror", lambda e: errors.append(str(e)))
+        tab.goto(page.as_uri())
+        plain = {alias: layout(tab, alias) for alias in ALIASES}
+        tab.goto(hostile_page.as_uri())
+        tab.wait_for_load_state("load")
+        tab.wait_for_timeout(300)  # time for an onerror handler or a lazy image, were there any
+        for alias in ALIASES:
+            shown = layout(tab, alias)
+            assert shown["page"] <= shown["viewport"], f"{alias}: the page scrolls sideways"
+            assert shown["widest"] <= shown["viewport"], alias
+            # the runs table is exactly as wide as with ordinary names, and fits its box
+            assert shown["runs"] == pytest.approx(plain[alias]["runs"], abs=1)
+            assert shown["runs"] <= shown["runsFigure"]
+            # no bidi control reaches the screen: the override shows as "evil.exe", not "exe.live"
+            assert "evil.exe" in shown["text"] and "exe.live" not in shown["text"]
+            assert not any(c in shown["text"] for c in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+            # the long name is cut on screen and whole in its tooltip
+            assert "x" * 100 not in shown["text"] and "x" * 10_000 in shown["tooltips"]
+            assert "<script>" in shown["text"] or "![px]" in shown["text"]  # shown as text, not run
+        tab.screenshot(path=str(ARTIFACTS / "dashboard-hostile.png"), full_page=True)
+        counts = tab.evaluate("() => [document.images.length, document.scripts.length, document.links.length]")
+        browser.close()
+    assert counts == [0, 2, 0]  # no image, no script but the page's own two, no link
+    assert dialogs == [] and errors == []
+    assert set(requests) == {page.as_uri(), hostile_page.as_uri()}  # the pages themselves, nothing else
+
+
+# --- all 73 charts ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def page_of_73(marts_warehouse, tmp_path_factory) -> Path:
+    """Every region's chart: the two built charts' tables under each of the 73 regions' aliases."""
+    built = dashboard_data.load(marts_warehouse.query, marts_warehouse.table_names("marts"))
+    charts = []
+    for i, (code, region_name) in enumerate(region_names().items()):
+        template = built.charts[i % len(built.charts)]
+        charts.append(dataclasses.replace(template, chart_id=daily_alias(code), region_name=region_name))
+    path = tmp_path_factory.mktemp("all") / "index.html"
+    path.write_text(dashboard.render(dashboard_data.DashboardData(charts, built.sources), NOW))
+    return path
+
+
+def visible_chart(tab) -> str:
+    return tab.locator("section.chart:not([hidden])").get_attribute("data-chart")
+
+
+def test_the_selector_at_73_charts_groups_filters_and_switches(page_of_73):
+    from playwright.sync_api import sync_playwright
+
+    assert page_of_73.stat().st_size < 5_000_000
+    requests, errors = [], []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
+        tab = browser.new_page(viewport={"width": 1366, "height": 900})
+        tab.on("request", lambda r: requests.append(r.url))
+        tab.on("pageerror", lambda e: errors.append(str(e)))
+        tab.goto(page_of_73.as_uri())
+        groups = tab.locator("#chart optgroup").evaluate_all(
+            "gs => gs.map(g => [g.label, g.querySelectorAll('option').length])"
+        )
+        assert groups == [["Global (1)", 1], ["Top 200 markets (22)", 22], ["Top 50 markets (50)", 50]]
+        first_large = tab.locator("#chart optgroup").nth(1).locator("option").first.text_content()
+        assert first_large == "Argentina (regional-ar-daily)"  # alphabetical within a group
+        assert visible_chart(tab) == "regional-global-daily"
+        assert tab.locator("section.chart").count() == 73
+
+        tab.select_option("#chart", "regional-jp-daily")  # switching
+        assert visible_chart(tab) == "regional-jp-daily"
+        assert tab.locator("section.chart:not([hidden]) figure.plot svg .mark").count() > 0
+
+        tab.fill("#chart-filter", "eston")  # finding: the only match is shown at once
+        assert tab.locator("#chart option:not([hidden])").all_text_contents() == ["Estonia (regional-ee-daily)"]
+        assert visible_chart(tab) == "regional-ee-daily" and tab.input_value("#chart") == "regional-ee-daily"
+        assert tab.locator("#chart optgroup:not([hidden])").count() == 1
+        tab.fill("#chart-filter", "united")
+        assert tab.locator("#chart option:not([hidden])").all_text_contents() == [
+            "United Kingdom (regional-gb-daily)",
+            "United States (regional-us-daily)",
+            "United Arab Emirates (regional-ae-daily)",
+        ]
+        assert visible_chart(tab) == "regional-gb-daily"
+        tab.select_option("#chart", "regional-ae-daily")
+        assert visible_chart(tab) == "regional-ae-daily"
+        tab.fill("#chart-filter", "-br-")  # by chart code too
+        assert visible_chart(tab) == "regional-br-daily"
+        tab.fill("#chart-filter", "atlantis")  # nothing matches: says so, and keeps the chart shown
+        assert tab.text_content("#chart-matches") == "No chart matches."
+        assert visible_chart(tab) == "regional-br-daily"
+        tab.fill("#chart-filter", "")
+        assert tab.locator("#chart option:not([hidden])").count() == 73
+        assert tab.evaluate("location.hash") == "#regional-br-daily"
+
+        tab.goto(page_of_73.as_uri() + "#regional-mx-daily")  # a link to one chart opens it
+        tab.reload()
+        assert visible_chart(tab) == "regional-mx-daily"
+        browser.close()
+    assert errors == []
+    assert {url.split("#")[0] for url in requests} == {page_of_73.as_uri()}

@@ -107,6 +107,29 @@ def test_asset_graph_snapshot():
     assert {asset for asset, _ in checks} >= set(CONTRACT_TABLES)
 
 
+def test_the_dashboard_stands_on_the_models_dbt_marks_as_contracts():
+    """Its upstream set is a selection (dbt models whose contract is enforced), not a hand list: it
+    equals what the manifest says, and it is exactly the tables the page reads."""
+    import json
+
+    from spotify_charts.dashboard.data import CONTRACT_TABLES as PAGE_READS
+    from spotify_charts.defs.assets.dashboard import CONTRACT_TABLE_KEYS
+    from spotify_charts.defs.dbt_project import dbt_project
+
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    contracts = {
+        node["name"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["config"]["contract"]["enforced"]
+    }
+    graph = defs.resolve_asset_graph()
+    parents = graph.get(dg.AssetKey("dashboard")).parent_keys
+    assert parents == set(CONTRACT_TABLE_KEYS)
+    assert {key.path[-1] for key in parents} == contracts == set(PAGE_READS)
+    for key in parents:  # each is the dbt model's own asset, in the lineage
+        assert graph.get(key).is_materializable and "dbt" in graph.get(key).kinds
+
+
 def test_schedules_and_sensors():
     # what a production deployment expects: fetching from the source is switched on by a person;
     # automation, failure alerts and CSV imports (idle until SPOTIFY_CHARTS_CSV_DIR is set) are on

@@ -52,18 +52,46 @@ def test_range_twice_gives_identical_rows(pipeline_resources, pipeline_env):
     assert checks and all(e.event_specific_data.passed for e in checks)
 
 
-def test_corrupt_snapshot_fails_staging_and_keeps_rows(pipeline_resources, pipeline_env):
+STAGING = dg.AssetSelection.assets(
+    dg.AssetKey(["staging", "chart_entries"]), dg.AssetKey(["staging", "chart_entry_artists"])
+)
+BAD_SNAPSHOT = "raw/spotify-charts/regional-global-daily/2025-06-02.json.gz"
+
+
+def test_corrupt_snapshot_fails_staging_alone_and_keeps_rows(pipeline_resources, pipeline_env):
+    """Staging run without the raw step (as automation may): it fails naming the file and the cure."""
     db = pipeline_env["SPOTIFY_CHARTS_DUCKDB_PATH"]
     assert materialize(pipeline_resources, tags=RANGE).success
     before = table_rows(db, ENTRIES)
-    bad = Path(pipeline_env["SPOTIFY_CHARTS_DATA_DIR"], "raw/spotify-charts/regional-global-daily/2025-06-02.json.gz")
+    bad = Path(pipeline_env["SPOTIFY_CHARTS_DATA_DIR"], BAD_SNAPSHOT)
     bad.write_bytes(gzip.compress(b'{"entries": "oops"}'))
-    result = materialize(pipeline_resources, tags=RANGE, raise_on_error=False)
+    result = materialize(pipeline_resources, tags=RANGE, raise_on_error=False, selection=STAGING)
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert failure.step_key == "staging_chart_tables"
-    assert str(bad) in failure.event_specific_data.error.to_string()
+    error = failure.event_specific_data.error.to_string()
+    assert str(bad) in error and "Materialise raw_chart_snapshots for that date again" in error
     assert table_rows(db, ENTRIES) == before
+
+
+def test_a_corrupt_snapshot_heals_in_the_next_run(pipeline_resources, pipeline_env):
+    db = pipeline_env["SPOTIFY_CHARTS_DUCKDB_PATH"]
+    data = Path(pipeline_env["SPOTIFY_CHARTS_DATA_DIR"])
+    assert materialize(pipeline_resources, tags=RANGE).success
+    before = table_rows(db, ENTRIES)
+    good = (data / BAD_SNAPSHOT).read_bytes()
+    (data / BAD_SNAPSHOT).write_bytes(b"")  # a disk that filled up, a copy cut short
+
+    result = materialize(pipeline_resources, tags=RANGE)
+    assert result.success
+    raw = result.asset_materializations_for_node("raw_chart_snapshots")[0].metadata
+    assert (raw["charts_fetched"].value, raw["charts_reused"].value, raw["charts_healed"].value) == (1, 5, 1)
+    (entry,) = raw["quarantined"].value
+    kept = Path(entry["kept_at"])
+    assert entry["snapshot"] == str(data / BAD_SNAPSHOT) and entry["problem"] == "empty file (0 bytes)"
+    assert kept.read_bytes() == b"" and kept.relative_to(data).parts[0] == "quarantine"
+    assert (data / BAD_SNAPSHOT).read_bytes() == good
+    assert table_rows(db, ENTRIES) == before  # staging has the right rows again
 
 
 def test_unknown_region_fails_before_anything_is_written(pipeline_env, monkeypatch):

@@ -1,15 +1,19 @@
 """The Redshift loader. No Redshift cluster is reachable here, so the connection is a recording
-stand-in (the one mock in the suite: nothing real can run); everything else is real: the Parquet
-files go to moto's S3 server and are read back the way COPY would read them, and every statement
-the loader sends parses as Redshift SQL with sqlglot."""
+stand-in (support/redshift.py, the one mock in the suite: nothing real can run); everything else is
+real: the Parquet files go to moto's S3 server and are read back the way COPY would read them, and
+every statement the loader sends parses as Redshift SQL with sqlglot. The connection settings are
+checked on a real psycopg2 connection attempt."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import io
+import socket
+import ssl
+import subprocess
+import threading
 
 import boto3
-import pyarrow.parquet as pq
 import pytest
 import sqlglot
 from sqlglot.errors import ErrorLevel
@@ -22,72 +26,11 @@ from spotify_charts.storage.local import LocalFileStore
 from spotify_charts.storage.s3 import S3FileStore
 from spotify_charts.warehouses.base import dbt_arguments
 from spotify_charts.warehouses.duckdb import DuckDBWarehouse
-from spotify_charts.warehouses.redshift import RedshiftWarehouse
+from spotify_charts.warehouses.redshift import RedshiftWarehouse, aws_ca_bundle
+from spotify_charts_tests.support.redshift import ROLE, Connection, RecordedRedshift
 
 ALIASES = ["regional-global-daily", "regional-ee-daily"]
 DATES = [dt.date(2025, 6, 1) + dt.timedelta(days=i) for i in range(3)]
-ROLE = "arn:aws:iam::123456789012:role/redshift-copy"
-
-
-def literal(value) -> str:
-    if isinstance(value, tuple):
-        return "(" + ", ".join(literal(v) for v in value) + ")"
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-class Cursor:
-    """Records statements; a COPY reads the Parquet files under its S3 prefix, as Redshift would."""
-
-    def __init__(self, connection: Connection) -> None:
-        self.connection = connection
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        pass
-
-    def execute(self, sql: str, params=None) -> None:
-        statement = sql % tuple(literal(p) for p in params) if params else sql
-        self.connection.statements.append(statement)
-        if statement.startswith("copy") and self.connection.fail_copy:
-            raise RuntimeError("COPY failed: S3ServiceException")
-        if statement.startswith("copy"):
-            table = statement.split()[1]
-            bucket, _, prefix = params[0].removeprefix("s3://").partition("/")
-            client = boto3.client("s3")
-            for item in client.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", []):
-                body = client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
-                self.connection.copied.setdefault(table, []).append(pq.read_table(io.BytesIO(body)))
-
-
-class Connection:
-    def __init__(self, fail_copy: bool = False) -> None:
-        self.statements: list[str] = []
-        self.copied: dict[str, list] = {}
-        self.fail_copy = fail_copy
-        self.ended: list[str] = []
-
-    def cursor(self) -> Cursor:
-        return Cursor(self)
-
-    def commit(self) -> None:
-        self.ended.append("commit")
-
-    def rollback(self) -> None:
-        self.ended.append("rollback")
-
-    def close(self) -> None:
-        self.ended.append("close")
-
-
-class RecordedRedshift(RedshiftWarehouse):
-    def __init__(self, store: S3FileStore, connection: Connection) -> None:
-        super().__init__("cluster.example", 5439, "charts", "s3cret-pw", "spotify_charts", store, ROLE)
-        self.connection = connection
-
-    def connect(self):
-        return self.connection
 
 
 @pytest.fixture
@@ -109,12 +52,15 @@ def test_a_load_copies_from_parquet_in_the_bucket_what_duckdb_gets(raw, s3_bucke
 
     statements = connection.statements
     kinds = [s.split()[0] for s in statements]
-    assert kinds == ["create", "create", "create", "lock", "delete", "delete", "copy", "copy"]
-    assert "loaded_at timestamp" in statements[1] and "chart_id varchar(65535)" in statements[1]
+    assert kinds == ["select", "create", "create", "create", "lock", "delete", "delete", "copy", "copy"]
+    # the schema is looked up first: the pipeline's user owns it but may not create schemas
+    assert statements[0] == "select 1 from pg_namespace where nspname = 'staging'"
+    assert statements[1] == "create schema staging"
+    assert "loaded_at timestamp" in statements[2] and "chart_id varchar(65535)" in statements[2]
     scope = "chart_date between '2025-06-01' and '2025-06-03' and chart_id in "
-    assert statements[4].endswith(scope + "('regional-global-daily', 'regional-ee-daily')")
-    assert statements[6].startswith(f"copy staging.chart_entries from 's3://{s3_bucket}/prod/staging-loads/")
-    assert statements[6].endswith(f"/chart_entries/' iam_role '{ROLE}' format as parquet")
+    assert statements[5].endswith(scope + "('regional-global-daily', 'regional-ee-daily')")
+    assert statements[7].startswith(f"copy staging.chart_entries from 's3://{s3_bucket}/prod/staging-loads/")
+    assert statements[7].endswith(f"/chart_entries/' iam_role '{ROLE}' format as parquet")
     for statement in statements:
         parsed = sqlglot.parse(statement, read="redshift", error_level=ErrorLevel.RAISE)
         assert parsed and parsed[0] is not None, statement
@@ -167,7 +113,67 @@ def test_redshift_needs_a_host_a_role_and_a_bucket_and_never_shows_the_password(
     with pytest.raises(ValueError, match="ARN of an IAM role"):
         RedshiftWarehouse("h", 5439, "u", "p", "d", S3FileStore(boto3.client("s3"), s3_bucket), "my-role")
     warehouse = RedshiftWarehouse("h", 5439, "u", "s3cret-pw", "d", S3FileStore(boto3.client("s3"), s3_bucket), ROLE)
-    assert repr(warehouse) == "RedshiftWarehouse(u@h:5439/d)" and warehouse.sslmode == "require"
+    assert repr(warehouse) == "RedshiftWarehouse(u@h:5439/d)" and warehouse.sslmode == "verify-full"
     # dbt gets the target and no value on its command line: it reads the password from the environment
     assert dbt_arguments(warehouse) == ["--target", "redshift", "--vars", "{}"]
     assert "s3cret-pw" not in repr(settings.parse({"SPOTIFY_CHARTS_REDSHIFT_PASSWORD": "s3cret-pw"}))
+
+
+def test_redshift_connections_verify_the_servers_certificate_against_awss_bundle(s3_bucket, tmp_path):
+    """verify-full, not require: a server with a certificate AWS's bundle does not vouch for (here
+    a self-signed one, as a man in the middle would show) is refused during the TLS handshake,
+    before any password is sent."""
+    store = S3FileStore(boto3.client("s3"), s3_bucket)
+    warehouse = RedshiftWarehouse("127.0.0.1", 5439, "u", "p", "d", store, ROLE)
+    assert warehouse.sslmode == "verify-full" and warehouse.sslrootcert == aws_ca_bundle()
+    assert open(aws_ca_bundle()).read().count("BEGIN CERTIFICATE") >= 4  # Amazon's root CAs
+
+    with tls_server(tmp_path) as (port, handshakes):
+        with pytest.raises(ConnectionError, match="certificate verify failed"):
+            RedshiftWarehouse("127.0.0.1", port, "u", "p", "d", store, ROLE).connect()
+    assert handshakes == ["refused by the client"]
+
+    with pytest.raises(ValueError, match="SPOTIFY_CHARTS_REDSHIFT_CA_BUNDLE=.*is not a file"):
+        RedshiftWarehouse("h", 5439, "u", "p", "d", store, ROLE, ca_bundle=str(tmp_path / "missing.pem"))
+
+
+@contextlib.contextmanager
+def tls_server(folder):
+    """A listener that accepts libpq's SSLRequest and shows a self-signed certificate for 127.0.0.1."""
+    key, cert = folder / "key.pem", folder / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    listener = socket.create_server(("127.0.0.1", 0))
+    handshakes: list[str] = []
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        conn.recv(8)  # SSLRequest
+        conn.sendall(b"S")
+        try:
+            context.wrap_socket(conn, server_side=True).close()
+            handshakes.append("completed")
+        except (ssl.SSLError, OSError):
+            handshakes.append("refused by the client")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1], handshakes
+    finally:
+        thread.join(timeout=10)
+        listener.close()
+
+
+def test_dbts_redshift_target_verifies_the_certificate_too():
+    import yaml
+
+    from spotify_charts_tests.support.helpers import REPO
+
+    profile = yaml.safe_load((REPO / "dbt" / "profiles.yml").read_text())
+    assert profile["spotify_charts"]["outputs"]["redshift"]["sslmode"] == "verify-full"

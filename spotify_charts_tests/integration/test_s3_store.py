@@ -16,6 +16,7 @@ from spotify_charts.sources.sample import SampleSource
 from spotify_charts.storage import StoreError, snapshot_key
 from spotify_charts.storage.local import LocalFileStore
 from spotify_charts.storage.s3 import S3FileStore
+from spotify_charts_tests.support.corrupt import CORRUPTIONS, CountingSource, corrupt_bytes
 from spotify_charts_tests.support.helpers import ENTRIES, RANGE, all_assets, table_rows
 from spotify_charts_tests.support.s3 import CREDENTIALS
 
@@ -149,3 +150,25 @@ def test_the_pipeline_with_raw_snapshots_in_s3(s3_bucket, tmp_path, monkeypatch,
     for secret in (CREDENTIALS["AWS_SECRET_ACCESS_KEY"], CREDENTIALS["AWS_ACCESS_KEY_ID"]):
         assert secret not in events and secret not in shown.out + shown.err
     assert defs  # the definitions module loads with the S3 settings in the environment
+
+
+@pytest.mark.parametrize("kind", ["empty", "truncated gzip", "broken payload"])
+def test_a_corrupt_snapshot_in_the_bucket_is_kept_aside_and_fetched_again(s3_bucket, kind):
+    store = S3FileStore(boto3.client("s3"), s3_bucket, prefix="prod")
+    fetch_snapshots(CountingSource(), store, ALIASES, DAYS[:2])
+    key = snapshot_key("regional-ee-daily", DAYS[1])
+    good = store.read(key)
+    bad = corrupt_bytes(kind, good)
+    store.write(key, bad)
+
+    source = CountingSource()
+    report = fetch_snapshots(source, store, ALIASES, DAYS[:2])
+    assert source.fetched == [("regional-ee-daily", DAYS[1])] and report.reused == 3
+    assert store.read(key) == good
+    (kept,) = [k for k in objects(s3_bucket) if k.startswith("prod/quarantine/")]
+    assert kept.endswith("/" + key)
+    assert boto3.client("s3").get_object(Bucket=s3_bucket, Key=kept)["Body"].read() == bad
+    (entry,) = report.quarantined
+    assert entry == {"snapshot": store.uri(key), "kept_at": f"s3://{s3_bucket}/{kept}", "problem": entry["problem"]}
+    assert CORRUPTIONS[kind][1] in entry["problem"]
+    assert len(objects(s3_bucket)) == 5  # four snapshots and the quarantined copy

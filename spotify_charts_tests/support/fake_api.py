@@ -7,11 +7,13 @@ Faults are queued per request (`server.faults.append("429")`) or set by rate:
   (a refusal that is not about the token: the client must fail at once with the message).
 A region listed in `server.no_chart` answers 404; a path in `server.failing` answers 503 until removed.
 
-Run by hand: `python -m spotify_charts_tests.support.fake_api [PORT] [TOKEN]`.
+Run by hand: `python -m spotify_charts_tests.support.fake_api [PORT] [TOKEN] [options]` (`--help`
+lists the options); it prints `{"url": ..., "token": ...}` as one JSON line, then serves until stopped.
 """
 
 from __future__ import annotations
 
+import argparse
 import base64
 import datetime as dt
 import json
@@ -174,9 +176,63 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(200, body)
 
 
-if __name__ == "__main__":
-    server = FakeChartsApi(
-        token=sys.argv[2] if len(sys.argv) > 2 else "local-token", port=int(sys.argv[1]) if len(sys.argv) > 1 else 8765
+def _date(text: str) -> dt.date:
+    """Exactly YYYY-MM-DD (Python's fromisoformat would also take 20250601)."""
+    try:
+        return dt.datetime.strptime(text, "%Y-%m-%d").date()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date as YYYY-MM-DD") from None
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m spotify_charts_tests.support.fake_api",
+        description="A local stand-in for the Spotify Charts service (sample charts over HTTP on 127.0.0.1). "
+        'Prints {"url": ..., "token": ...} as one JSON line, then serves until stopped.',
     )
+    parser.add_argument(
+        "port", nargs="?", type=int, default=8765, help="port on 127.0.0.1 (0: any free port; default 8765)"
+    )
+    parser.add_argument(
+        "token", nargs="?", default="local-token", help="the bearer token it accepts (default local-token)"
+    )
+    parser.add_argument("--max-rps", type=float, default=None, metavar="R", help="answer 429 above R requests/s")
+    parser.add_argument(
+        "--fault-rate", type=float, default=0.0, metavar="P",
+        help="share of requests (0 to 1) answered with a transient fault (500, 502, 503 or a truncated body)",
+    )  # fmt: skip
+    parser.add_argument("--slow-seconds", type=float, default=3.0, metavar="S", help="how long a 'slow' fault sleeps")
+    parser.add_argument(
+        "--no-chart", action="append", default=[], metavar="REGION", help="a region code answered with 404 (repeatable)"
+    )
+    parser.add_argument(
+        "--latest", type=_date, default=None, metavar="YYYY-MM-DD",
+        help="the latest published chart date (default yesterday, UTC)",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    if not 0 <= args.port <= 65535:
+        parser.error(f"port {args.port} is not between 0 and 65535")
+    if not 0 <= args.fault_rate <= 1:
+        parser.error(f"--fault-rate {args.fault_rate} is not between 0 and 1")
+    if args.max_rps is not None and args.max_rps <= 0:
+        parser.error(f"--max-rps {args.max_rps} must be above 0")
+    return args
+
+
+def serve(args: argparse.Namespace) -> FakeChartsApi:
+    """The stand-in configured by the command line (not started)."""
+    server = FakeChartsApi(token=args.token, port=args.port, slow_seconds=args.slow_seconds)
+    server.max_rps, server.fault_rate = args.max_rps, args.fault_rate
+    server.no_chart.update(code.lower() for code in args.no_chart)
+    if args.latest:
+        server.latest = args.latest
+    return server
+
+
+if __name__ == "__main__":
+    server = serve(parse_args())
     print(json.dumps({"url": server.url, "token": server.token}), flush=True)
-    server.serve_forever()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass

@@ -22,6 +22,21 @@ DBT = Path(sys.executable).with_name("dbt")
 RANGE = {"dagster/asset_partition_range_start": "2025-06-01", "dagster/asset_partition_range_end": "2025-06-03"}
 ENTRIES = "select * exclude (loaded_at) from staging.chart_entries order by all"
 
+# Track and artist names a CSV import or a hostile service could deliver (issue 13): long and
+# unbreakable, a right-to-left override, Markdown, HTML, SQL, emoji, a spreadsheet formula, links.
+HOSTILE_NAMES = [
+    "x" * 10_000,
+    "\u202eevil\u202c.exe",
+    "![px](http://127.0.0.1:18999/md-image.png)",
+    "<script>alert('script')</script>",
+    '<img src="http://127.0.0.1:18999/img.png" onerror="alert(\'img\')">',
+    "Robert'); DROP TABLE marts.top_songs; --",
+    "🎵🔥 👩‍👩‍👧‍👦 ﷽ " * 4,
+    '=HYPERLINK("http://127.0.0.1:18999/formula","click me")',
+    "a | b | c",
+    "[link](http://127.0.0.1:18999/md-link) `code` **bold** www.example.com fan@example.com <b>x</b>",
+]
+
 
 def gz(data: bytes) -> bytes:
     return gzip.compress(data, mtime=0)

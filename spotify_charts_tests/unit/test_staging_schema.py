@@ -56,7 +56,5 @@ def test_duckdb_creates_exactly_those_columns(tmp_path):
             [table],
         )
         with duckdb.connect() as plain:  # how DuckDB names each declared type
-            shown = [
-                plain.execute(f"select typeof(null::{TYPES[c.type]['duckdb']})").fetchone()[0] for c in columns
-            ]
+            shown = [plain.execute(f"select typeof(null::{TYPES[c.type]['duckdb']})").fetchone()[0] for c in columns]
         assert [(r["column_name"], r["data_type"]) for r in rows] == list(zip(NAMES[table], shown)), table

@@ -14,6 +14,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from spotify_charts.defs.dbt_project import dbt_project
 from spotify_charts.defs.partitions import WAREHOUSE_POOL, chart_date_partitions, partition_dates
 from spotify_charts.defs.resources import WarehouseResource
+from spotify_charts.defs.retries import TRANSIENT_RETRY_POLICY, permanent_failures_not_retried
 
 # A run builds a subset of the models (one asset set, or what automation requested): only the
 # tests whose every parent is in it run, not a test that also reads a model built elsewhere.
@@ -62,12 +63,14 @@ class ChartsDbtTranslator(DagsterDbtTranslator):
     dagster_dbt_translator=ChartsDbtTranslator(),
     project=dbt_project,
     pool=WAREHOUSE_POOL,
+    retry_policy=TRANSIENT_RETRY_POLICY,
 )
 def daily_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """The staging views and the incremental fact table, built for the run's chart dates."""
     dates = partition_dates(context)
     dates_vars = {"min_date": dates[0].isoformat(), "max_date": dates[-1].isoformat()}
-    yield from dbt.cli(["build", *CAUTIOUS, *warehouse.dbt_arguments(dates_vars)], context=context).stream()
+    with permanent_failures_not_retried():  # a failed dbt test fails once; a dropped connection is retried
+        yield from dbt.cli(["build", *CAUTIOUS, *warehouse.dbt_arguments(dates_vars)], context=context).stream()
 
 
 @dbt_assets(
@@ -78,7 +81,9 @@ def daily_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, war
     dagster_dbt_translator=ChartsDbtTranslator(),
     project=dbt_project,
     pool=WAREHOUSE_POOL,
+    retry_policy=TRANSIENT_RETRY_POLICY,
 )
 def analytics_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """Dimensions and the contract marts that answer the dashboard's questions, from all loaded history."""
-    yield from dbt.cli(["build", *CAUTIOUS, *warehouse.dbt_arguments()], context=context).stream()
+    with permanent_failures_not_retried():
+        yield from dbt.cli(["build", *CAUTIOUS, *warehouse.dbt_arguments()], context=context).stream()

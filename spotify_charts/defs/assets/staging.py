@@ -9,6 +9,7 @@ from spotify_charts import quality
 from spotify_charts.defs.assets.raw import raw_chart_snapshots
 from spotify_charts.defs.partitions import WAREHOUSE_POOL, chart_date_partitions, partition_dates
 from spotify_charts.defs.resources import ChartSourceResource, FileStoreResource, WarehouseResource
+from spotify_charts.defs.retries import TRANSIENT_RETRY_POLICY, permanent_failures_not_retried
 from spotify_charts.ingest import load_staging
 
 CHART_ENTRIES = dg.AssetKey(["staging", "chart_entries"])
@@ -43,6 +44,7 @@ QUALITY_CHECKS = [
     partitions_def=chart_date_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool=WAREHOUSE_POOL,
+    retry_policy=TRANSIENT_RETRY_POLICY,
 )
 def staging_chart_tables(
     context: dg.AssetExecutionContext,
@@ -53,9 +55,10 @@ def staging_chart_tables(
     """Replace the staging rows of the run's dates and charts with the stored raw snapshots."""
     aliases = chart_source.aliases()
     dates = partition_dates(context)
-    report = load_staging(
-        file_store.get_store(), warehouse.get_warehouse(), aliases, dates, default_source=chart_source.source_name()
-    )
+    with permanent_failures_not_retried():  # a bad snapshot fails once; a dropped connection is retried
+        report = load_staging(
+            file_store.get_store(), warehouse.get_warehouse(), aliases, dates, default_source=chart_source.source_name()
+        )
     context.log.info(
         f"loaded {report.entry_rows} chart entries from {report.snapshots} snapshots of {len(report.charts)} charts"
     )
@@ -72,7 +75,8 @@ def staging_chart_tables(
     yield dg.MaterializeResult(asset_key=CHART_ENTRY_ARTISTS, metadata={"rows": report.artist_rows})
     source = warehouse.get_warehouse()
     for rule in (*quality.BLOCKING_RULES, *quality.WARNING_RULES):
-        result = rule(source.query, aliases, dates[0], dates[-1])
+        with permanent_failures_not_retried():
+            result = rule(source.query, aliases, dates[0], dates[-1])
         yield dg.AssetCheckResult(
             asset_key=CHART_ENTRIES,
             check_name=result.name,

@@ -1,0 +1,134 @@
+"""Retries where they belong: a step that meets a transient fault (S3 answering 503, the warehouse
+dropping its connection) runs again and the run succeeds with every row once; a step that fails for
+good (the warehouse refusing the password) fails once, without retries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import dagster as dg
+import psycopg2
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+from spotify_charts.defs.assets.raw import raw_chart_snapshots
+from spotify_charts.defs.assets.staging import staging_chart_tables
+from spotify_charts.defs.resources import FileStoreResource, WarehouseResource
+from spotify_charts.storage import FileStore, StoreError
+from spotify_charts.warehouses.base import Warehouse
+from spotify_charts_tests.support.helpers import table_rows
+
+ALIASES = ["regional-global-daily", "regional-ee-daily"]
+DAY = dt.date(2025, 6, 2)
+TAGS = {ASSET_PARTITION_RANGE_START_TAG: DAY.isoformat(), ASSET_PARTITION_RANGE_END_TAG: DAY.isoformat()}
+
+
+def _fail_once(marker: str, error: Exception) -> None:
+    """Raise `error` the first time only (the marker file remembers it across attempts)."""
+    path = Path(marker)
+    if not path.exists():
+        path.write_text("failed once")
+        raise error
+
+
+class FlakyStoreResource(FileStoreResource):
+    """The configured store, whose first write fails as S3 does when it is overloaded (a 503 SlowDown)."""
+
+    marker: str
+
+    def get_store(self) -> FileStore:
+        store = super().get_store()
+        write = store.write
+
+        def flaky_write(key: str, data: bytes) -> None:
+            _fail_once(
+                self.marker,
+                StoreError(
+                    f"s3://charts/{key}: PUT failed: An error occurred (SlowDown) when calling the PutObject "
+                    "operation (reached max retries: 4): Please reduce your request rate."
+                ),
+            )
+            write(key, data)
+
+        store.write = flaky_write
+        return store
+
+
+class DroppingWarehouseResource(WarehouseResource):
+    """The configured warehouse, whose first load loses its connection as a restarted PostgreSQL drops it."""
+
+    marker: str
+
+    def get_warehouse(self) -> Warehouse:
+        warehouse = super().get_warehouse()
+        replace_charts = warehouse.replace_charts
+
+        def dropping_replace_charts(chart_ids, start, end, batches):
+            _fail_once(
+                self.marker,
+                psycopg2.OperationalError(
+                    "server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally"
+                ),
+            )
+            return replace_charts(chart_ids, start, end, batches)
+
+        warehouse.replace_charts = dropping_replace_charts
+        return warehouse
+
+
+def _events(result, event_type: str) -> list:
+    return [e for e in result.all_events if e.event_type_value == event_type]
+
+
+def _retried_steps(result) -> list[str]:
+    return [e.step_key for e in _events(result, "STEP_UP_FOR_RETRY")]
+
+
+def test_transient_store_and_warehouse_faults_are_retried_and_rows_land_once(
+    pipeline_resources, pipeline_env, tmp_path
+):
+    resources = {
+        **pipeline_resources,
+        "file_store": FlakyStoreResource(marker=str(tmp_path / "store-failed")),
+        "warehouse": DroppingWarehouseResource(marker=str(tmp_path / "warehouse-failed")),
+    }
+    result = dg.materialize([raw_chart_snapshots, staging_chart_tables], resources=resources, tags=TAGS)
+
+    assert result.success
+    assert sorted(_retried_steps(result)) == ["raw_chart_snapshots", "staging_chart_tables"]
+    assert (tmp_path / "store-failed").exists() and (tmp_path / "warehouse-failed").exists()
+    rows = table_rows(
+        pipeline_env["SPOTIFY_CHARTS_DUCKDB_PATH"],
+        "select chart_id, count(*), count(distinct rank) from staging.chart_entries group by 1 order by 1",
+    )
+    assert rows == [("regional-ee-daily", 50, 50), ("regional-global-daily", 200, 200)]
+
+
+class RefusingWarehouseResource(WarehouseResource):
+    """The configured warehouse, refusing its password: a fault no retry fixes."""
+
+    def get_warehouse(self) -> Warehouse:
+        warehouse = super().get_warehouse()
+
+        def refuse(chart_ids, start, end, batches):
+            raise ConnectionError(
+                'cannot connect to PostgreSQL w@db:5432/charts: connection to server at "db", port 5432 failed: '
+                'FATAL:  password authentication failed for user "w"'
+            )
+
+        warehouse.replace_charts = refuse
+        return warehouse
+
+
+def test_a_permanent_fault_fails_once_without_retries(pipeline_resources):
+    resources = {**pipeline_resources, "warehouse": RefusingWarehouseResource()}
+    result = dg.materialize(
+        [raw_chart_snapshots, staging_chart_tables], resources=resources, tags=TAGS, raise_on_error=False
+    )
+
+    assert not result.success
+    assert _retried_steps(result) == []
+    failures = _events(result, "STEP_FAILURE")
+    assert [e.step_key for e in failures] == ["staging_chart_tables"]
+    message = failures[0].event_specific_data.error.message
+    assert "not retried" in message and "password authentication failed" in message

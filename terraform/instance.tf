@@ -1,0 +1,126 @@
+# Dagster's instance storage (runs, events, schedules) in RDS PostgreSQL: database "dagster" and a
+# user of its own, "dagster", created by the bootstrap task. With warehouse = "postgres" the same
+# server also holds the warehouse, database "spotify_charts", owned by the pipeline's own user.
+# The RDS admin password is managed by Secrets Manager and only the bootstrap task reads it.
+
+locals {
+  dagster_database = "dagster"
+  dagster_user     = "dagster"
+  rds_admin        = "charts_admin"
+}
+
+resource "aws_db_subnet_group" "instance" {
+  name       = "${var.name}-instance"
+  subnet_ids = local.private_subnet_ids
+}
+
+resource "aws_security_group" "instance" {
+  name        = "${var.name}-instance"
+  description = "RDS PostgreSQL of ${var.name} (Dagster's storage): reachable from the Dagster tasks only"
+  vpc_id      = local.vpc_id
+}
+
+resource "aws_vpc_security_group_ingress_rule" "instance_from_tasks" {
+  security_group_id            = aws_security_group.instance.id
+  description                  = "PostgreSQL from the Dagster tasks"
+  ip_protocol                  = "tcp"
+  from_port                    = 5432
+  to_port                      = 5432
+  referenced_security_group_id = aws_security_group.tasks.id
+}
+
+resource "aws_db_parameter_group" "instance" {
+  name   = "${var.name}-instance"
+  family = "postgres17"
+
+  parameter {
+    name  = "rds.force_ssl"
+    value = "1"
+  }
+  parameter {
+    name  = "log_min_duration_statement"
+    value = "5000"
+  }
+  parameter {
+    name  = "log_statement"
+    value = "ddl"
+  }
+}
+
+data "aws_iam_policy_document" "monitoring_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["monitoring.rds.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "monitoring" {
+  name               = "${var.name}-rds-monitoring"
+  assume_role_policy = data.aws_iam_policy_document.monitoring_assume.json
+}
+
+resource "aws_iam_role_policy_attachment" "monitoring" {
+  role       = aws_iam_role.monitoring.name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+}
+
+resource "aws_db_instance" "instance" {
+  #checkov:skip=CKV_AWS_157:Multi-AZ doubles the instance's cost; it is the variable instance_multi_az (Dagster's storage is restored from the daily backups)
+  identifier     = "${var.name}-instance"
+  engine         = "postgres"
+  engine_version = "17"
+  instance_class = var.instance_class
+  db_name        = local.dagster_database
+  username       = local.rds_admin
+
+  # The admin password is created, stored and rotated by Secrets Manager; it never passes through
+  # Terraform's variables or outputs. Only the bootstrap task uses it.
+  manage_master_user_password   = true
+  master_user_secret_kms_key_id = aws_kms_key.data.arn
+
+  allocated_storage     = var.instance_storage_gb
+  max_allocated_storage = var.instance_storage_gb * 4
+  storage_type          = "gp3"
+  storage_encrypted     = true
+  kms_key_id            = aws_kms_key.data.arn
+
+  db_subnet_group_name   = aws_db_subnet_group.instance.name
+  vpc_security_group_ids = [aws_security_group.instance.id]
+  publicly_accessible    = false
+  multi_az               = var.instance_multi_az
+  parameter_group_name   = aws_db_parameter_group.instance.name
+
+  iam_database_authentication_enabled = true
+  backup_retention_period             = 7
+  copy_tags_to_snapshot               = true
+  deletion_protection                 = var.data_protection
+  skip_final_snapshot                 = !var.data_protection
+  final_snapshot_identifier           = "${var.name}-instance-final"
+  auto_minor_version_upgrade          = true
+  enabled_cloudwatch_logs_exports     = ["postgresql", "upgrade"]
+  monitoring_interval                 = 60
+  monitoring_role_arn                 = aws_iam_role.monitoring.arn
+  performance_insights_enabled        = true
+  performance_insights_kms_key_id     = aws_kms_key.data.arn
+}
+
+# RDS rotates its managed admin secret every 7 days unless told otherwise; only the bootstrap task
+# reads it (at its start), so any period works.
+resource "aws_secretsmanager_secret_rotation" "rds_admin" {
+  secret_id = aws_db_instance.instance.master_user_secret[0].secret_arn
+  rotation_rules {
+    automatically_after_days = var.admin_rotation_days
+  }
+}
+
+# Dagster's own user ({"username", "password"}), written by the bootstrap task only.
+resource "aws_secretsmanager_secret" "dagster_user" {
+  #checkov:skip=CKV2_AWS_57:rotation needs a Lambda of its own; `make aws-bootstrap` sets a new password (README, Operating on AWS)
+  name                    = "${var.name}/dagster-user"
+  description             = "The ${var.name} Dagster instance's own PostgreSQL user (written by the bootstrap task)"
+  kms_key_id              = aws_kms_key.data.arn
+  recovery_window_in_days = local.secret_window
+}
