@@ -19,8 +19,15 @@
    API's bytes) by a fresh process on one core, as the raw step does; charts per second of wall
    clock and of the process's CPU time, median of the rounds.
 
+10. The replay (`replay.py`, issue 16.5): all 73 regions x 5 years (26.7 M entries) imported once
+   from a synthetic history CSV, then one single-run Dagster backfill from raw snapshots to the
+   dashboard, then the daily update of one new date; times and peak memory of every process.
+   Long (tens of minutes, both cores); `--replay-scale 7x30` for a quick try.
+11. The history CSV import alone (`history`): 2.9 M synthetic rows, rows per second.
+
 Usage: python -m benchmarks.bench [--rounds N] [--skip-demo]
-       [--only load,demo,dbt,update,api,postgres,stack,dashboard,sample]
+       [--only load,demo,dbt,update,api,postgres,stack,dashboard,sample,history,replay]
+       [--replay-scale REGIONSxDAYS]
 """
 
 from __future__ import annotations
@@ -331,7 +338,8 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--skip-demo", action="store_true")
-    parser.add_argument("--only", default="load,demo,dbt,update,api,postgres,stack,sample")
+    parser.add_argument("--only", default="load,demo,dbt,update,api,postgres,stack,sample,history,replay")
+    parser.add_argument("--replay-scale", default="73x1826", help="regions x days of the replay (first regions)")
     args = parser.parse_args()
     only = set(args.only.split(","))
     if args.skip_demo:
@@ -402,6 +410,24 @@ def main() -> int:
             f"{pg['entries'] / pg['reload_s']:,.0f} entries/s re-loading over itself ({pg['reload_s']:.1f} s, "
             f"median of 2; {pg['rows_after']:,} rows after, none duplicated) | reported |"
         )
+    if "history" in only:
+        from benchmarks.replay import bench_history_import
+        from spotify_charts.regions import region_names
+
+        hist = bench_history_import(WORK, 3, list(region_names()))
+        lines.append(
+            f"| history CSV import (`python -m spotify_charts.cli.history`), a synthetic {hist['rows']:,}-row file "
+            f"({hist['bytes'] / 1e6:.0f} MB gzipped), median of 3 fresh processes | {hist['median_per_s']:,.0f} rows/s "
+            f"(range {hist['range'][0]:,.0f} to {hist['range'][1]:,.0f}; {hist['process_per_s']:,.0f} rows/s counting "
+            f"the process start); peak {hist['peak_mib']:.0f} MiB | 200,000 rows/s |"
+        )
+    if "replay" in only:
+        from benchmarks.replay import bench_replay, table_lines
+        from spotify_charts.regions import region_names
+
+        n_regions, n_days = (int(n) for n in args.replay_scale.split("x"))
+        print(f"replay, {n_regions} regions x {n_days} days:", flush=True)
+        lines.extend(table_lines(bench_replay(WORK, list(region_names())[:n_regions], n_days)))
     if "stack" in only:
         stack = bench_stack()
         lines.append(

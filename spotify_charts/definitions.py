@@ -6,6 +6,7 @@ from spotify_charts.defs.assets.dashboard import dashboard_page
 from spotify_charts.defs.assets.dbt import analytics_dbt_models, daily_dbt_models
 from spotify_charts.defs.assets.raw import raw_chart_snapshots
 from spotify_charts.defs.assets.staging import latest_chart_date_is_recent, staging_chart_tables
+from spotify_charts.defs.automation.history import import_history_job
 from spotify_charts.defs.automation.jobs import all_assets_job, ingest_job
 from spotify_charts.defs.automation.schedules import daily_charts_schedule
 from spotify_charts.defs.automation.sensors import (
@@ -20,7 +21,7 @@ from spotify_charts.defs.resources import build_resources
 defs = dg.Definitions(
     assets=[raw_chart_snapshots, staging_chart_tables, daily_dbt_models, analytics_dbt_models, dashboard_page],
     asset_checks=[latest_chart_date_is_recent],
-    jobs=[ingest_job, all_assets_job],
+    jobs=[ingest_job, all_assets_job, import_history_job],
     schedules=[daily_charts_schedule],
     sensors=[new_chart_dates, csv_exports, automation_conditions, log_run_failures, dead_runs],
     resources=build_resources(),

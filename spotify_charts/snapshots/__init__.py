@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-SOURCES = ("sample", "api", "csv")
+SOURCES = ("sample", "api", "csv", "history")  # `history`: the bulk import of a history CSV
 TRACK_PREFIX = "spotify:track:"
 ARTIST_PREFIX = "spotify:artist:"
 

@@ -56,6 +56,10 @@ class FileStore(ABC):
     def uri(self, key: str) -> str:
         """Where the blob is, for people and error messages."""
 
+    def delete(self, keys: Sequence[str]) -> None:
+        """Remove these blobs; absent ones are no error."""
+        raise NotImplementedError(f"{type(self).__name__} cannot delete blobs")
+
     def existing(self, keys: Iterable[str]) -> set[str]:
         """Which of `keys` hold a blob (a store may answer for many keys at once)."""
         return {key for key in keys if self.exists(key)}

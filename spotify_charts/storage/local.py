@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 from spotify_charts.storage import FileStore, check_key
@@ -14,6 +15,7 @@ class LocalFileStore(FileStore):
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root).resolve()
+        self._folders: set[Path] = set()
 
     def path(self, key: str) -> Path:
         # A string check, not Path.resolve(): resolving costs a system call per path component.
@@ -27,20 +29,39 @@ class LocalFileStore(FileStore):
 
     def write(self, key: str, data: bytes) -> None:
         path = self.path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(path, data)
+        folder = path.parent
+        if folder not in self._folders:  # one mkdir per folder, not per file (a bulk import writes 100,000s)
+            folder.mkdir(parents=True, exist_ok=True)
+            self._folders.add(folder)
+        try:
+            _atomic_write(path, data)
+        except FileNotFoundError:  # the folder was removed since: make it again
+            folder.mkdir(parents=True, exist_ok=True)
+            _atomic_write(path, data)
+
+    def delete(self, keys: Sequence[str]) -> None:
+        for key in keys:
+            self.path(key).unlink(missing_ok=True)
 
     def uri(self, key: str) -> str:
         return str(self.path(key))
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same folder, then rename it over the final name."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write to a temporary file in the same folder, then rename it over the final name.
+
+    The temporary name is unique per process and thread, so concurrent writers never share one;
+    plain os calls, as mkstemp's random names and file objects cost more than the write itself."""
+    tmp = f"{path.parent}/.{path.name}.{os.getpid()}-{threading.get_ident()}.tmp"
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; the files are the user's data, readable as usual
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            os.fchmod(fd, 0o644)  # whatever the umask: the files are the user's data, readable as usual
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
