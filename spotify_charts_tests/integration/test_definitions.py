@@ -145,7 +145,7 @@ def test_schedules_and_sensors():
         "log_run_failures": dg.DefaultSensorStatus.RUNNING,
         "dead_runs": dg.DefaultSensorStatus.RUNNING,
     }
-    assert sorted(j.name for j in defs.jobs) == ["all_assets_job", "ingest_chart_dates"]
+    assert sorted(j.name for j in defs.jobs) == ["all_assets_job", "import_history_job", "ingest_chart_dates"]
 
 
 def test_the_dashboard_is_requested_when_a_mart_changes():
