@@ -84,7 +84,8 @@ def fetch_snapshots(
         for item, old in corrupt.items()
         if snapshot_source(old.snapshot.data) not in (None, source.name)
     ]  # fmt: skip
-    todo = [item for item in todo if item not in dict(unhealed)]
+    kept = {item for item, _ in unhealed}
+    todo = [item for item in todo if item not in kept]
 
     def fetch_one(item: tuple[str, dt.date]) -> tuple[str, dt.date, int, int] | None:
         alias, day = item
