@@ -84,14 +84,9 @@ def _report(store: FileStore, warehouse: Warehouse) -> str:
 
 def _release_dead_runs() -> list[str]:
     """End runs of this instance whose process is gone and free their warehouse slots; say so."""
-    import dagster as dg
+    from spotify_charts.defs.automation.dead_runs import tidy_local_instance  # imports Dagster: only when needed
 
-    from spotify_charts import settings
-    from spotify_charts.defs.automation.dead_runs import prune_failed_runs, release_dead_runs
-
-    with dg.DagsterInstance.get() as instance:
-        lines = release_dead_runs(instance)
-        lines += prune_failed_runs(instance, settings.get(settings.KEEP_FAILED_RUNS_DAYS))
+    lines = tidy_local_instance(settings.get(settings.KEEP_FAILED_RUNS_DAYS))
     for line in lines:
         print(f"note: {line}", file=sys.stderr, flush=True)
     return lines

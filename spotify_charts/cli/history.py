@@ -2,7 +2,7 @@
 
 Usage: python -m spotify_charts.cli.history FILE [--window-rows N]
 
-FILE is plain or gzipped CSV in the public history's layout (`sources/history.py`). Snapshots go
+FILE is plain or gzipped CSV in the public history's layout (`sources/history/`). Snapshots go
 where the pipeline keeps them (the S3 bucket when one is set, else the data folder). At the end
 it prints what was stored, what was skipped and every bad row (file and line), and the partition
 range to load into staging next. Exit status 0, or 1 when a row was bad (its chart is not stored;

@@ -48,6 +48,18 @@ query Backfill($id: String!) {
     ... on PartitionBackfill { status error { message } runs(limit: 100) { runId status } }
   }
 }"""
+RUN_ERRORS = """
+query RunErrors($runId: ID!) {
+  logsForRun(runId: $runId, limit: 1000) {
+    ... on EventConnection {
+      events {
+        __typename
+        ... on MessageEvent { message stepKey }
+        ... on ErrorEvent { error { message stack } }
+      }
+    }
+  }
+}"""
 
 
 def free_port() -> int:
@@ -242,13 +254,31 @@ class ProcessStack:
         assert answer["__typename"] == "PartitionBackfill", answer
         return answer
 
+    def run_errors(self, run_id: str) -> str:
+        """The run's error events and failure messages, for a failing test's message."""
+        events = self.graphql(RUN_ERRORS, {"runId": run_id})["logsForRun"].get("events", [])
+        lines = [f"--- run {run_id} ---"]
+        for event in events:
+            if "FAIL" in event["__typename"].upper() or event.get("error"):
+                error = event.get("error") or {}
+                lines.append(
+                    f"{event['__typename']} {event.get('stepKey')}: {event.get('message')} "
+                    f"{error.get('message', '')} {(error.get('stack') or [''])[-1:]}"
+                )
+        return "\n".join(lines)
+
     def wait_backfill_done(self, backfill_id: str) -> dict:
         """The backfill once it has completed; AssertionError when it fails or times out."""
 
         def done() -> dict | None:
             state = self.backfill(backfill_id)
             if state["status"] in ("FAILED", "COMPLETED_FAILED", "CANCELED", "CANCELING"):
-                raise AssertionError(f"backfill {backfill_id} ended {state['status']}: {state}")
+                failed = [run["runId"] for run in state["runs"] if run["status"] != "SUCCESS"]
+                why = "\n".join(self.run_errors(run_id) for run_id in failed)
+                daemon = self.log("daemon").read_text(errors="replace")[-4000:]
+                raise AssertionError(
+                    f"backfill {backfill_id} ended {state['status']}: {state}\n{why}\n--- daemon log ---\n{daemon}"
+                )
             return state if state["status"] in ("COMPLETED", "COMPLETED_SUCCESS") else None
 
         return wait_for(

@@ -206,3 +206,10 @@ def prune_failed_runs(instance: dg.DagsterInstance, keep_days: int) -> list[str]
             f"run {record.dagster_run.run_id} ({record.dagster_run.status.value}): deleted after {keep_days} days"
         )
     return lines
+
+
+def tidy_local_instance(keep_days: int) -> list[str]:
+    """`release_dead_runs` and `prune_failed_runs` on the instance of DAGSTER_HOME: what the demo
+    command calls (it has no daemon) before it launches a run and after one fails."""
+    with dg.DagsterInstance.get() as instance:
+        return release_dead_runs(instance) + prune_failed_runs(instance, keep_days)

@@ -17,16 +17,15 @@ Plain module (no Dagster import).
 
 from __future__ import annotations
 
-import datetime as dt
 import os
-import re
-import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from spotify_charts.regions import DEFAULT_REGIONS, RegionConfigError, daily_alias, parse_regions
+from spotify_charts.regions import DEFAULT_REGIONS, daily_alias
+from spotify_charts.settings import parsers
+from spotify_charts.settings.parsers import parse_date
 
 
 class SettingError(ValueError):
@@ -42,115 +41,12 @@ class SettingError(ValueError):
         return cls(f"{setting.name}={shown} is not valid: {allowed}", setting)
 
 
-# --- parsers: text in, a value out, ValueError("what is allowed") otherwise
-
-
-def _text(raw: str) -> str:
-    return raw
-
-
-def _integer(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
-    allowed = f"a whole number from {minimum} to {maximum}" if maximum is not None else f"a whole number >= {minimum}"
-
-    def parse(raw: str) -> int:
-        try:
-            value = int(raw.strip())
-        except ValueError:
-            raise ValueError(allowed) from None
-        if value < minimum or (maximum is not None and value > maximum):
-            raise ValueError(allowed)
-        return value
-
-    return parse
-
-
-def _number(minimum: float, exclusive: bool = False) -> Callable[[str], float]:
-    allowed = f"a number {'>' if exclusive else '>='} {minimum:g}"
-
-    def parse(raw: str) -> float:
-        try:
-            value = float(raw.strip())
-        except ValueError:
-            raise ValueError(allowed) from None
-        if value != value or value < minimum or (exclusive and value == minimum) or value == float("inf"):
-            raise ValueError(allowed)
-        return value
-
-    return parse
-
-
-def _choice(*options: str) -> Callable[[str], str]:
-    def parse(raw: str) -> str:
-        value = raw.strip().lower()
-        if value not in options:
-            raise ValueError(f"one of {', '.join(options)}")
-        return value
-
-    return parse
-
-
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def parse_date(raw: str) -> dt.date:
-    """A date written exactly YYYY-MM-DD (not 20240301, not 2024-W10-1); ValueError otherwise."""
-    if not _ISO_DATE.match(raw.strip()):
-        raise ValueError("a date written YYYY-MM-DD")
-    try:
-        return dt.date.fromisoformat(raw.strip())
-    except ValueError:
-        raise ValueError("a real date written YYYY-MM-DD") from None
-
-
-def _url(raw: str) -> str:
-    if not re.match(r"^https?://[^\s/]+", raw.strip()):
-        raise ValueError("an http:// or https:// URL")
-    return raw.strip().rstrip("/")
-
-
-def _regions(raw: str) -> tuple[str, ...]:
-    try:
-        return parse_regions(raw)
-    except RegionConfigError as exc:
-        raise ValueError(str(exc)) from None
-
-
-def _path(raw: str) -> Path:
-    return Path(raw.strip()).expanduser().resolve()
-
-
-def _arn(raw: str) -> str:
-    if not raw.strip().startswith("arn:"):
-        raise ValueError("the ARN of an IAM role the cluster may assume (arn:aws:iam::...:role/...)")
-    return raw.strip()
-
-
-_CRON_FIELD = re.compile(r"^(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/\d+)?(,(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/\d+)?)*$")
-
-
-def _cron(raw: str) -> str:
-    fields = raw.split()
-    if len(fields) != 5 or not all(_CRON_FIELD.match(field) for field in fields):
-        raise ValueError("a cron expression of 5 fields (minute hour day month weekday), e.g. '0 23 * * *'")
-    return " ".join(fields)
-
-
-_MEMORY = re.compile(r"^\s*(\d+(\.\d+)?)\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*$|^\s*(\d+(\.\d+)?)\s*%\s*$", re.I)
-
-
-def _memory(raw: str) -> str:
-    match = _MEMORY.match(raw)
-    if not match or float(match[1] or match[4]) <= 0 or (match[4] and float(match[4]) > 100):
-        raise ValueError("an amount of memory such as 2GB, 512MB or 1.5GiB, or a share of the machine's such as 25%")
-    return raw.strip().replace(" ", "")
-
-
 @dataclass(frozen=True)
 class Setting:
     name: str
     default: str | None  # as a user would write it; None: unset unless given
     meaning: str
-    parse: Callable[[str], Any] = _text
+    parse: Callable[[str], Any] = parsers.text
     secret: bool = False
     default_text: str | None = None  # how the README shows the default, when not the value itself
 
@@ -171,19 +67,19 @@ SOURCE = Setting(
     "SPOTIFY_CHARTS_SOURCE",
     "sample",
     'where charts come from: `sample` (built in), `api` (the Spotify Charts service) or `csv` (the CSV downloads in `SPOTIFY_CHARTS_CSV_DIR`); see "Using real Spotify data"',
-    _choice("sample", "api", "csv"),
+    parsers.choice("sample", "api", "csv"),
 )
 REGIONS = Setting(
     "SPOTIFY_CHARTS_REGIONS",
     ",".join(DEFAULT_REGIONS),
     "comma-separated region codes (the 73 in `spotify_charts/data/regions.csv`); each becomes the chart `regional-{code}-daily`. An unknown code stops the command or run before anything is fetched or written, naming it and listing the valid ones",
-    _regions,
+    parsers.regions,
 )
 API_URL = Setting(
     "SPOTIFY_CHARTS_API_URL",
     "https://charts-spotify-com-service.spotify.com",
     "the charts service's base URL (tests point it at the local stand-in)",
-    _url,
+    parsers.url,
     default_text="the real service",
 )
 TOKEN = Setting("SPOTIFY_CHARTS_TOKEN", None, "a static bearer token for the charts service", secret=True)
@@ -199,30 +95,41 @@ REFRESH_TOKEN = Setting(
     "a refresh token (`make token` writes it to `.env`), exchanged for access tokens when needed and on every 401",
     secret=True,
 )
-ACCOUNTS_URL = Setting("SPOTIFY_ACCOUNTS_URL", "https://accounts.spotify.com", "the OAuth token endpoint's host", _url)
+ACCOUNTS_URL = Setting(
+    "SPOTIFY_ACCOUNTS_URL", "https://accounts.spotify.com", "the OAuth token endpoint's host", parsers.url
+)
 MAX_RPS = Setting(
-    "SPOTIFY_CHARTS_MAX_RPS", "1", "requests started per second across all charts of a run", _number(0, exclusive=True)
+    "SPOTIFY_CHARTS_MAX_RPS",
+    "1",
+    "requests started per second across all charts of a run",
+    parsers.number(0, exclusive=True),
 )
 MAX_CONCURRENCY = Setting(
-    "SPOTIFY_CHARTS_MAX_CONCURRENCY", "2", "requests in flight at once across all charts of a run", _integer(1, 64)
+    "SPOTIFY_CHARTS_MAX_CONCURRENCY",
+    "2",
+    "requests in flight at once across all charts of a run",
+    parsers.integer(1, 64),
 )
 MAX_ATTEMPTS = Setting(
     "SPOTIFY_CHARTS_MAX_ATTEMPTS",
     "6",
     "requests per chart (the first and its retries) before the partition fails",
-    _integer(1, 100),
+    parsers.integer(1, 100),
 )
 BACKOFF_SECONDS = Setting(
     "SPOTIFY_CHARTS_BACKOFF_SECONDS",
     "2",
     "the first retry's wait; it doubles each retry (plus up to half of it as jitter)",
-    _number(0),
+    parsers.number(0),
 )
 MAX_RETRY_AFTER = Setting(
-    "SPOTIFY_CHARTS_MAX_RETRY_AFTER", "120", "the longest `Retry-After` (seconds) a 429 is waited for", _number(0)
+    "SPOTIFY_CHARTS_MAX_RETRY_AFTER",
+    "120",
+    "the longest `Retry-After` (seconds) a 429 is waited for",
+    parsers.number(0),
 )
 TIMEOUT_SECONDS = Setting(
-    "SPOTIFY_CHARTS_TIMEOUT_SECONDS", "30", "connect and read timeout of one request", _number(0, exclusive=True)
+    "SPOTIFY_CHARTS_TIMEOUT_SECONDS", "30", "connect and read timeout of one request", parsers.number(0, exclusive=True)
 )
 CSV_DIR = Setting(
     "SPOTIFY_CHARTS_CSV_DIR",
@@ -234,7 +141,7 @@ DATA_DIR = Setting(
     "SPOTIFY_CHARTS_DATA_DIR",
     "data",
     "the local folder for raw snapshots and the dashboard (when no bucket is set), the DuckDB file and its spill folder; it must be writable (checked before anything runs)",
-    _path,
+    parsers.path,
     default_text="`./data`",
 )
 S3_BUCKET = Setting(
@@ -253,33 +160,33 @@ WAREHOUSE = Setting(
     "SPOTIFY_CHARTS_WAREHOUSE",
     "duckdb",
     'the warehouse of the staging loader, the checks, dbt (its target) and the dashboard: `duckdb`, `postgres` or `redshift` (see "Running against AWS")',
-    _choice("duckdb", "postgres", "redshift"),
+    parsers.choice("duckdb", "postgres", "redshift"),
 )
 DUCKDB_PATH = Setting(
     "SPOTIFY_CHARTS_DUCKDB_PATH",
     None,
     "the DuckDB warehouse file",
-    _path,
+    parsers.path,
     default_text="`{data dir}/warehouse.duckdb`",
 )
 DUCKDB_MEMORY_LIMIT = Setting(
     "SPOTIFY_CHARTS_DUCKDB_MEMORY_LIMIT",
     "2GB",
     "DuckDB's `memory_limit` in every DuckDB connection the pipeline opens (loader, checks, dashboard) and in dbt's: beyond it DuckDB spills to `SPOTIFY_CHARTS_DUCKDB_TEMP_DIR` instead of growing (DuckDB's own default is 80% of the machine's memory); `2GB`, `512MB` or a share such as `25%`",
-    _memory,
+    parsers.memory,
 )
 DUCKDB_THREADS = Setting(
     "SPOTIFY_CHARTS_DUCKDB_THREADS",
     None,
     "DuckDB's `threads` in the same connections (fewer threads also need less memory); the staging loader's inserts use one thread whatever this says, as its two parser threads already keep two cores busy",
-    _integer(1, 1024),
+    parsers.integer(1, 1024),
     default_text="DuckDB's default (one per CPU core)",
 )
 DUCKDB_TEMP_DIR = Setting(
     "SPOTIFY_CHARTS_DUCKDB_TEMP_DIR",
     None,
     "DuckDB's `temp_directory`, where it spills what does not fit in the memory limit (created when first needed)",
-    _path,
+    parsers.path,
     default_text="`{data dir}/duckdb_temp`",
 )
 PG_HOST = Setting(
@@ -287,7 +194,7 @@ PG_HOST = Setting(
     "127.0.0.1",
     "the `postgres` warehouse's host (the pipeline and dbt's target alike; the database must exist, the schemas are created)",
 )
-PG_PORT = Setting("SPOTIFY_CHARTS_PG_PORT", "5432", "its port", _integer(1, 65535))
+PG_PORT = Setting("SPOTIFY_CHARTS_PG_PORT", "5432", "its port", parsers.integer(1, 65535))
 PG_USER = Setting("SPOTIFY_CHARTS_PG_USER", "postgres", "its user")
 PG_PASSWORD = Setting("SPOTIFY_CHARTS_PG_PASSWORD", "", "its password", secret=True, default_text="empty")
 PG_DATABASE = Setting("SPOTIFY_CHARTS_PG_DATABASE", "spotify_charts", "its database")
@@ -296,7 +203,7 @@ REDSHIFT_HOST = Setting(
     None,
     "the `redshift` warehouse's endpoint (needed with `redshift`; TLS that verifies the server's certificate and name, `verify-full`)",
 )
-REDSHIFT_PORT = Setting("SPOTIFY_CHARTS_REDSHIFT_PORT", "5439", "its port", _integer(1, 65535))
+REDSHIFT_PORT = Setting("SPOTIFY_CHARTS_REDSHIFT_PORT", "5439", "its port", parsers.integer(1, 65535))
 REDSHIFT_USER = Setting(
     "SPOTIFY_CHARTS_REDSHIFT_USER", "spotify_charts", "the pipeline's own database user (never the admin)"
 )
@@ -308,13 +215,13 @@ REDSHIFT_IAM_ROLE = Setting(
     "SPOTIFY_CHARTS_REDSHIFT_IAM_ROLE",
     None,
     "ARN of the IAM role Redshift assumes to COPY the loader's Parquet files from the bucket (needed with `redshift`, and so is `SPOTIFY_CHARTS_S3_BUCKET`)",
-    _arn,
+    parsers.arn,
 )
 REDSHIFT_CA_BUNDLE = Setting(
     "SPOTIFY_CHARTS_REDSHIFT_CA_BUNDLE",
     None,
     "the CA bundle (PEM file) the loader verifies Redshift's certificate against; dbt's `redshift` target verifies against the same bundle inside its driver",
-    _path,
+    parsers.path,
     default_text="AWS's bundle shipped with `redshift_connector`",
 )
 # --- keeping current
@@ -329,60 +236,21 @@ SCHEDULE_CRON = Setting(
     "SPOTIFY_CHARTS_SCHEDULE_CRON",
     "0 23 * * *",
     "when the safety-net schedule runs (UTC); read when the code location loads",
-    _cron,
+    parsers.cron,
 )
 ALERT_WEBHOOK = Setting(
-    "SPOTIFY_CHARTS_ALERT_WEBHOOK", None, "a URL to POST run failures to as JSON", _url, secret=True
+    "SPOTIFY_CHARTS_ALERT_WEBHOOK", None, "a URL to POST run failures to as JSON", parsers.url, secret=True
 )
 # --- the Dagster instance
 KEEP_FAILED_RUNS_DAYS = Setting(
     "SPOTIFY_CHARTS_KEEP_FAILED_RUNS_DAYS",
     "30",
     "failed and canceled runs (and their event logs) are deleted from the Dagster instance this many days after they ended, by `make demo` and the `dead_runs` sensor; `0` keeps them. Successful runs are kept (they are the assets' history)",
-    _integer(0),
+    parsers.integer(0),
 )
 
-SETTINGS: tuple[Setting, ...] = (
-    SOURCE,
-    REGIONS,
-    API_URL,
-    TOKEN,
-    CLIENT_ID,
-    CLIENT_SECRET,
-    REFRESH_TOKEN,
-    ACCOUNTS_URL,
-    MAX_RPS,
-    MAX_CONCURRENCY,
-    MAX_ATTEMPTS,
-    BACKOFF_SECONDS,
-    MAX_RETRY_AFTER,
-    TIMEOUT_SECONDS,
-    CSV_DIR,
-    DATA_DIR,
-    S3_BUCKET,
-    S3_PREFIX,
-    WAREHOUSE,
-    DUCKDB_PATH,
-    DUCKDB_MEMORY_LIMIT,
-    DUCKDB_THREADS,
-    DUCKDB_TEMP_DIR,
-    PG_HOST,
-    PG_PORT,
-    PG_USER,
-    PG_PASSWORD,
-    PG_DATABASE,
-    REDSHIFT_HOST,
-    REDSHIFT_PORT,
-    REDSHIFT_USER,
-    REDSHIFT_PASSWORD,
-    REDSHIFT_DATABASE,
-    REDSHIFT_IAM_ROLE,
-    REDSHIFT_CA_BUNDLE,
-    START_DATE,
-    SCHEDULE_CRON,
-    ALERT_WEBHOOK,
-    KEEP_FAILED_RUNS_DAYS,
-)
+# Every setting, in the order above (the README's table follows it).
+SETTINGS: tuple[Setting, ...] = tuple(value for value in list(globals().values()) if isinstance(value, Setting))
 
 BY_NAME: dict[str, Setting] = {setting.name: setting for setting in SETTINGS}
 
@@ -478,23 +346,9 @@ def _check_folders(values: Values) -> None:
 
 
 def _writable(setting: Setting, folder: Path) -> None:
-    """A folder that exists and takes a file, or the nearest existing one above it does (so it can be created)."""
-    existing = folder
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        problem = f"{existing} is a file, not a folder"
-    elif existing == folder:
-        try:
-            tempfile.TemporaryFile(dir=folder).close()
-            return
-        except OSError as exc:
-            problem = f"{folder} cannot be written ({exc.strerror})"
-    elif os.access(existing, os.W_OK | os.X_OK):
-        return
-    else:
-        problem = f"{folder} cannot be created: {existing} is not writable"
-    raise SettingError(f"{setting.name}: {problem}; set it to a folder this user can write", setting)
+    problem = parsers.folder_problem(folder)
+    if problem:
+        raise SettingError(f"{setting.name}: {problem}; set it to a folder this user can write", setting)
 
 
 def markdown_table() -> str:
@@ -504,7 +358,3 @@ def markdown_table() -> str:
         default = setting.default_text or (f"`{setting.default}`" if setting.default else "none")
         rows.append(f"| `{setting.name}` | {default} | {setting.meaning} |")
     return "\n".join(rows)
-
-
-if __name__ == "__main__":  # `python -m spotify_charts.settings` prints the README's table
-    print(markdown_table())

@@ -1,0 +1,193 @@
+"""The charts of a history import once their rows are read: checked, stored, or set aside and merged.
+
+`ChartWriter` checks a chart's payload with the one rule set (`snapshots/rules.py`), stores it as a
+raw snapshot (gzip and write in two threads, off the parsing thread) and keeps the report's totals.
+Rows of a chart that was already stored (or a chart whose ranks are not 1..N yet) are spilled to one
+of 64 bucket files; `merge_late` reads them back one bucket at a time and stores each chart again.
+
+Plain module (no Dagster import).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+import zlib
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import IO
+
+import orjson
+
+from spotify_charts.snapshots import SnapshotError
+from spotify_charts.snapshots.files import encode_snapshot
+from spotify_charts.snapshots.rules import check_payload
+from spotify_charts.sources.history.report import BadRow, ImportReport, Key, label
+from spotify_charts.storage import FileStore, snapshot_key
+
+SOURCE = "history"
+SPILL_BUCKETS = 64
+MAX_REPORTED = 1000  # bad rows kept in the report (all are counted)
+
+
+class OpenChart:
+    __slots__ = ("key", "entries", "ranks", "errors", "first_line", "last_line", "ordered", "top")
+
+    def __init__(self, key: Key, line: int) -> None:
+        self.key = key
+        self.entries: list[dict] = []
+        self.ranks: dict[int, int] = {}  # rank -> line
+        self.errors = 0
+        self.first_line = self.last_line = line
+        self.ordered = True
+        self.top = 0  # the highest rank so far (a lower one after it: the rows are not in rank order)
+
+
+def entry_rank(entry: dict) -> int:
+    return entry["chartEntryData"]["currentRank"]
+
+
+class ChartWriter:
+    def __init__(self, path: str, store: FileStore) -> None:
+        self.path = path
+        self.name = Path(path).name
+        self.store = store
+        self.report = ImportReport(path)
+        self.stored: set[Key] = set()
+        self.rejected: set[Key] = set()
+        self.late_keys: set[Key] = set()
+        self.spill_dir: tempfile.TemporaryDirectory | None = None
+        self.spill_files: dict[int, IO[bytes]] = {}
+        self.pool = ThreadPoolExecutor(max_workers=2)  # gzip + write off the parsing thread
+        self.in_flight: list[Future] = []
+
+    def close(self) -> None:
+        """Wait for the stores in flight and remove the spill files."""
+        self.pool.shutdown(wait=True)
+        for handle in self.spill_files.values():
+            handle.close()
+        if self.spill_dir is not None:
+            self.spill_dir.cleanup()
+
+    def bad(self, line: int, problem: str, chart: OpenChart | None) -> None:
+        report = self.report
+        report.bad_row_count += 1
+        if chart is not None:
+            chart.errors += 1
+        if len(report.bad_rows) < MAX_REPORTED:
+            report.bad_rows.append(BadRow(line, problem, label(chart.key) if chart else None))
+
+    def payload(self, key: Key, entries: list[dict], lines: list[int]) -> dict:
+        alias, day = key
+        return {
+            "displayChart": {"date": day.isoformat(), "chartMetadata": {"alias": alias}},
+            "entries": entries,
+            "historyImport": {"fileName": self.name, "lines": lines},
+        }
+
+    def store_payload(self, key: Key, payload: dict) -> None:
+        self.drain(64)
+        self.in_flight.append(self.pool.submit(self._store, key, payload))
+        self.stored.add(key)
+
+    def _store(self, key: Key, payload: dict) -> tuple[Key, int, int] | tuple[Key, SnapshotError, list[int]]:
+        alias, day = key
+        try:
+            count = check_payload(f"{self.path} ({alias}/{day})", payload)  # the rule set every payload passes
+        except SnapshotError as exc:
+            return key, exc, payload["historyImport"]["lines"]
+        data = encode_snapshot(orjson.dumps(payload), SOURCE, level=1)  # millions of charts: speed over size
+        self.store.write(snapshot_key(alias, day), data)
+        return key, count, len(data)
+
+    def drain(self, keep: int) -> None:
+        """Wait for stores in flight until at most `keep` remain (a store error surfaces here)."""
+        while len(self.in_flight) > keep:
+            key, count, size = self.in_flight.pop(0).result()
+            if isinstance(count, SnapshotError):  # e.g. a rank missing: the whole chart is left out
+                self.stored.discard(key)
+                self.bad(size[0], f"{count.problem} (rows on lines {size[0]}..{size[1]})", None)
+                self.reject(key)
+                continue
+            self.tally(*key, count, size, +1)
+
+    def tally(self, alias: str, day: dt.date, count: int, size: int, sign: int) -> None:
+        report = self.report
+        report.charts_stored += sign
+        report.entries_stored += sign * count
+        report.bytes_stored += sign * size
+        if sign > 0:
+            report.regions.add(alias.split("-")[1])
+            report.first_date = min(report.first_date or day, day)
+            report.last_date = max(report.last_date or day, day)
+
+    def reject(self, key: Key) -> None:
+        self.rejected.add(key)
+        self.report.charts_rejected.append(label(key))
+
+    def spill(self, chart: OpenChart) -> None:
+        """Keep part of a chart on disk until the end of the file: rows that came after the chart was
+        stored, or a chart whose ranks are not 1..N yet (the rest may come later)."""
+        self.report.late_rows += len(chart.entries)
+        if chart.key in self.rejected:  # (its bad rows are reported; nothing of it is stored)
+            return
+        self.late_keys.add(chart.key)
+        if self.spill_dir is None:
+            self.spill_dir = tempfile.TemporaryDirectory(prefix="history-import-")
+        bucket = hash(chart.key) % SPILL_BUCKETS
+        handle = self.spill_files.get(bucket)
+        if handle is None:
+            handle = self.spill_files[bucket] = open(Path(self.spill_dir.name) / f"{bucket}.jsonl", "ab")  # noqa: SIM115
+        alias, day = chart.key
+        record = [alias, day.isoformat(), chart.errors, chart.first_line, chart.last_line, chart.entries, chart.ranks]
+        handle.write(orjson.dumps(record, option=orjson.OPT_NON_STR_KEYS) + b"\n")
+
+    def merge_late(self) -> None:
+        """Merge each spilled part into its chart, one bucket at a time; store again, or remove."""
+        if not self.late_keys:
+            return
+        self.drain(0)
+        for _, handle in sorted(self.spill_files.items()):
+            handle.close()
+            parts: dict[Key, list] = {}
+            with open(handle.name, "rb") as spilled:
+                for line in spilled:
+                    alias, day, errors, first, last, entries, ranks = orjson.loads(line)
+                    parts.setdefault((alias, dt.date.fromisoformat(day)), []).append(
+                        (errors, first, last, entries, ranks)
+                    )
+            for key, pieces in parts.items():
+                self.merge(key, pieces)
+            self.drain(0)
+        self.spill_files.clear()
+
+    def merge(self, key: Key, pieces: list) -> None:
+        alias, day = key
+        if key in self.rejected:
+            return
+        location = snapshot_key(alias, day)
+        entries: list[dict] = []
+        was_stored = key in self.stored
+        if was_stored:  # a part was stored before the rest came: merge with it
+            data = self.store.read(location)
+            entries = orjson.loads(zlib.decompress(data, wbits=31))["entries"]
+            self.tally(alias, day, len(entries), len(data), -1)  # counted again when stored again
+            self.stored.discard(key)
+        ranks = {entry_rank(entry) for entry in entries}
+        lines = [min(p[1] for p in pieces), max(p[2] for p in pieces)]
+        bad = any(errors for errors, *_ in pieces)
+        for _, _, _, part, partranks in pieces:
+            for rank_text, line in partranks.items():
+                rank = int(rank_text)
+                if rank in ranks:
+                    self.bad(line, f"rank {rank} appears more than once (also in earlier rows of {label(key)})", None)
+                    bad = True
+                ranks.add(rank)
+            entries.extend(part)
+        if bad:
+            if was_stored:
+                self.store.delete([location])
+            self.reject(key)
+            return
+        entries.sort(key=entry_rank)
+        self.store_payload(key, self.payload(key, entries, lines))
