@@ -86,18 +86,18 @@ print(json.dumps({"seconds": time.perf_counter() - wall, "cpu_seconds": time.pro
 """
 
 
+def _one_round(command: list[str], env: dict[str, str]) -> dict:
+    """A round in a fresh process (imports included); its JSON answer."""
+    return json.loads(subprocess.run(command, capture_output=True, text=True, check=True, env=env).stdout)
+
+
 def bench_sample(rounds: int) -> dict:
     """Sample charts per second: a year of 7 charts by a fresh process (imports included), one core."""
+    command = [sys.executable, "-c", _SAMPLE_ONE_ROUND, json.dumps(ALIASES), DATES[0].isoformat(), str(len(DATES))]
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
     results = []
     for i in range(rounds):
-        out = subprocess.run(
-            [sys.executable, "-c", _SAMPLE_ONE_ROUND, json.dumps(ALIASES), DATES[0].isoformat(), str(len(DATES))],
-            capture_output=True,
-            text=True,
-            check=True,
-            env=dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1"),
-        )
-        result = json.loads(out.stdout)
+        result = _one_round(command, env)
         results.append(result)
         print(
             f"  sample round {i + 1}: {result['charts']:,} charts in {result['seconds']:.2f} s "
@@ -128,22 +128,8 @@ def bench_load(raw: Path, rounds: int) -> dict:
     for i in range(rounds):
         db = WORK / "load.duckdb"
         db.unlink(missing_ok=True)
-        out = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                _LOAD_ONE_ROUND,
-                str(raw),
-                str(db),
-                json.dumps(ALIASES),
-                DATES[0].isoformat(),
-                str(len(DATES)),
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        result = json.loads(out.stdout)
+        command = [sys.executable, "-c", _LOAD_ONE_ROUND, str(raw), str(db), json.dumps(ALIASES)]
+        result = _one_round([*command, DATES[0].isoformat(), str(len(DATES))], dict(os.environ))
         results.append(result)
         print(
             f"  load round {i + 1}: {result['entries']:,} entries in {result['seconds']:.2f} s "

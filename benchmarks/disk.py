@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from benchmarks import fresh_instance
 
 REPO = Path(__file__).resolve().parent.parent
 WORK = REPO / "bench-results" / "disk"
@@ -37,15 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--regions", default="ee")
     args = parser.parse_args(argv)
     shutil.rmtree(WORK, ignore_errors=True)
-    home = WORK / "dagster_home"
-    home.mkdir(parents=True)
-    shutil.copyfile(REPO / "dagster.yaml", home / "dagster.yaml")
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "SPOTIFY_CHARTS_DATA_DIR": str(WORK / "data"),
-        "SPOTIFY_CHARTS_REGIONS": args.regions,
-    }
+    env = fresh_instance(WORK, args.regions)
+    home = Path(env["DAGSTER_HOME"])
     before = {p.name for p in step_folders()}
     first = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=args.runs)
     print("run  seconds  dbt step folders  dbt MB  instance MB", flush=True)

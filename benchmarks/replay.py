@@ -30,6 +30,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchmarks import fresh_instance
 from benchmarks.synthetic_history import write_history
 
 REPO = Path(__file__).resolve().parent.parent
@@ -176,19 +177,15 @@ def prepare(folder: Path, regions: list[str], days: int) -> dict:
 
 def materialize(folder: Path, regions: list[str], first: dt.date, last: dt.date, name: str) -> dict:
     """One `dagster asset materialize` run of staging and everything downstream for first..last."""
-    home = folder / "dagster_home"
-    home.mkdir(exist_ok=True)
-    shutil.copyfile(REPO / "dagster.yaml", home / "dagster.yaml")
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "SPOTIFY_CHARTS_DATA_DIR": str(folder / "data"),
-        "SPOTIFY_CHARTS_DUCKDB_PATH": str(folder / "warehouse.duckdb"),
-        "SPOTIFY_CHARTS_REGIONS": ",".join(regions),
-        "SPOTIFY_CHARTS_SOURCE": "sample",  # (nothing is fetched: raw is not in the selection)
+    env = fresh_instance(
+        folder,
+        ",".join(regions),
+        SPOTIFY_CHARTS_DUCKDB_PATH=str(folder / "warehouse.duckdb"),
+        SPOTIFY_CHARTS_SOURCE="sample",  # (nothing is fetched: raw is not in the selection)
         # One "planned" event per asset with the whole range, not one per partition (as make demo)
-        "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true",
-    }
+        DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS="true",
+    )
+    home = Path(env["DAGSTER_HOME"])
     command = [
         str(Path(sys.executable).with_name("dagster")), "asset", "materialize", "-m", "spotify_charts.definitions",
         "--select", SELECT, "--partition-range", f"{first}...{last}",

@@ -202,7 +202,9 @@ resource "aws_iam_role" "execution" {
   assume_role_policy = data.aws_iam_policy_document.tasks_assume.json
 }
 
-data "aws_iam_policy_document" "execution" {
+# What every task's agent needs, whichever task it starts: log in to the registry, pull the image,
+# decrypt the secrets it injects. Each execution role's policy adds its logs and its secrets.
+data "aws_iam_policy_document" "task_agent" {
   # GetAuthorizationToken has no resource: it returns a token for the registry, and the
   # statement below limits which repository's layers it can read.
   #checkov:skip=CKV_AWS_356:ecr:GetAuthorizationToken supports no resource-level permission
@@ -217,24 +219,25 @@ data "aws_iam_policy_document" "execution" {
     resources = [aws_ecr_repository.dagster.arn]
   }
   statement {
+    sid       = "DecryptTheSecrets"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.data.arn]
+  }
+}
+
+data "aws_iam_policy_document" "execution" {
+  source_policy_documents = [data.aws_iam_policy_document.task_agent.json]
+  statement {
     sid     = "WriteTheLogs"
     actions = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = [
-      "${aws_cloudwatch_log_group.dagster["webserver"].arn}:*",
-      "${aws_cloudwatch_log_group.dagster["daemon"].arn}:*",
-      "${aws_cloudwatch_log_group.dagster["code"].arn}:*",
-      "${aws_cloudwatch_log_group.dagster["run"].arn}:*",
+      for role in ["webserver", "daemon", "code", "run"] : "${aws_cloudwatch_log_group.dagster[role].arn}:*"
     ]
   }
   statement {
     sid       = "ReadTheInjectedSecrets"
     actions   = ["secretsmanager:GetSecretValue"]
     resources = local.injected_secret_arns
-  }
-  statement {
-    sid       = "DecryptThem"
-    actions   = ["kms:Decrypt"]
-    resources = [aws_kms_key.data.arn]
   }
 }
 
@@ -252,17 +255,7 @@ resource "aws_iam_role" "bootstrap_execution" {
 }
 
 data "aws_iam_policy_document" "bootstrap_execution" {
-  #checkov:skip=CKV_AWS_356:ecr:GetAuthorizationToken supports no resource-level permission
-  statement {
-    sid       = "LogInToTheRegistry"
-    actions   = ["ecr:GetAuthorizationToken"]
-    resources = ["*"]
-  }
-  statement {
-    sid       = "PullTheImage"
-    actions   = ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"]
-    resources = [aws_ecr_repository.dagster.arn]
-  }
+  source_policy_documents = [data.aws_iam_policy_document.task_agent.json]
   statement {
     sid       = "WriteTheLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
@@ -272,11 +265,6 @@ data "aws_iam_policy_document" "bootstrap_execution" {
     sid       = "ReadTheAdminSecrets"
     actions   = ["secretsmanager:GetSecretValue"]
     resources = local.bootstrap_secret_arns
-  }
-  statement {
-    sid       = "DecryptThem"
-    actions   = ["kms:Decrypt"]
-    resources = [aws_kms_key.data.arn]
   }
 }
 

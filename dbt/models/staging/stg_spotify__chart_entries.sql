@@ -28,8 +28,8 @@ renamed as (
         label_names,
         image_url,
         source as data_source,
-        loaded_at,
-        previous_rank is null as is_new_on_chart
+        previous_rank is null as is_new_on_chart,
+        loaded_at
     from source
 
 )

@@ -66,16 +66,20 @@ def stream_then_clean(invocation: DbtCliInvocation) -> Iterator[Any]:
         shutil.rmtree(invocation.target_path, ignore_errors=True)
 
 
-@dbt_assets(
+# What both dbt steps share: one project, one translator, the warehouse pool, the retry policy, and
+# the single-run backfill policy (a range is one `dbt build`; the unpartitioned step has it too, so
+# one CLI run can take a partition range and these assets together).
+DBT_STEP = dict(
     manifest=dbt_project.manifest_path,
-    select=DAILY_SELECTION,
-    partitions_def=chart_date_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    dagster_dbt_translator=ChartsDbtTranslator(),
     project=dbt_project,
+    dagster_dbt_translator=ChartsDbtTranslator(),
+    backfill_policy=dg.BackfillPolicy.single_run(),
     pool=WAREHOUSE_POOL,
     retry_policy=TRANSIENT_RETRY_POLICY,
 )
+
+
+@dbt_assets(select=DAILY_SELECTION, partitions_def=chart_date_partitions, **DBT_STEP)
 def daily_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """The staging views and the incremental fact table, built for the run's chart dates."""
     dates = partition_dates(context)
@@ -86,16 +90,7 @@ def daily_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, war
         )
 
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    exclude=DAILY_SELECTION,
-    # Not partitioned; the policy lets one CLI run take a partition range and these assets together.
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    dagster_dbt_translator=ChartsDbtTranslator(),
-    project=dbt_project,
-    pool=WAREHOUSE_POOL,
-    retry_policy=TRANSIENT_RETRY_POLICY,
-)
+@dbt_assets(exclude=DAILY_SELECTION, **DBT_STEP)
 def analytics_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """Dimensions and the contract marts that answer the dashboard's questions, from all loaded history."""
     with permanent_failures_not_retried():

@@ -25,20 +25,11 @@ QUALITY_CHECKS = [
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(
-            CHART_ENTRIES,
-            deps=[raw_chart_snapshots],
-            description="One row per chart, chart date and rank: the entry as the chart listed it.",
-            group_name="staging",
-            kinds={"duckdb"},
-        ),
-        dg.AssetSpec(
-            CHART_ENTRY_ARTISTS,
-            deps=[raw_chart_snapshots],
-            description="One row per chart, chart date, rank and credited artist, in credit order.",
-            group_name="staging",
-            kinds={"duckdb"},
-        ),
+        dg.AssetSpec(key, deps=[raw_chart_snapshots], description=grain, group_name="staging", kinds={"duckdb"})
+        for key, grain in (
+            (CHART_ENTRIES, "One row per chart, chart date and rank: the entry as the chart listed it."),
+            (CHART_ENTRY_ARTISTS, "One row per chart, chart date, rank and credited artist, in credit order."),
+        )
     ],
     check_specs=QUALITY_CHECKS,
     partitions_def=chart_date_partitions,
