@@ -32,6 +32,9 @@ BIN = Path(sys.executable).parent
 YESTERDAY = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
 # Step keys that hold the warehouse slot, by the phase of the run being killed.
 PHASES = {"staging": "staging_chart_tables", "dbt": "daily_dbt_models"}
+# Dates of the run that is killed: a month of two charts keeps each phase busy for long enough to
+# be caught holding the warehouse slot (the wait polls every 50 ms).
+WINDOW_DAYS = 30
 
 
 @pytest.fixture
@@ -60,8 +63,15 @@ def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Pope
     """A command in a session of its own (so the test can signal its process group), output to `log`."""
     with log.open("w") as out:
         return subprocess.Popen(
-            command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
+            command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=_as_from_a_terminal,
+        )  # fmt: skip
+
+
+def _as_from_a_terminal() -> None:
+    """Ctrl-C reaches the command as it does in a terminal: a suite started in the background by a
+    non-interactive shell has SIGINT ignored, and its children would inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def demo(env: dict[str, str], first: dt.date, last: dt.date, log: Path) -> subprocess.Popen:
@@ -112,9 +122,8 @@ def run_of(instance: dg.DagsterInstance, run_id: str) -> dg.DagsterRun:
 @pytest.mark.parametrize("phase", sorted(PHASES))
 def test_a_run_killed_holding_the_warehouse_does_not_block_the_next_demo(phase, home, env, tmp_path):
     instance = dg.DagsterInstance.get()
-    # ~2 months of two charts: staging takes long enough to be caught holding the slot
     log = tmp_path / "killed.log"
-    killed = demo(env, YESTERDAY - dt.timedelta(days=59), YESTERDAY, log)
+    killed = demo(env, YESTERDAY - dt.timedelta(days=WINDOW_DAYS - 1), YESTERDAY, log)
     run_id, _ = wait_for(
         lambda: (h := slot_holder(instance)) and PHASES[phase] in h[1] and h,
         600, f"{phase} holds the slot", killed, log,
@@ -141,7 +150,7 @@ def test_ctrl_c_ends_the_run_and_frees_the_slot(moment, home, env, tmp_path):
     if moment == "waiting for the slot":
         storage.set_concurrency_slots(WAREHOUSE_POOL, 0)  # as if another run held it
     log = tmp_path / "interrupted.log"
-    interrupted = demo(env, YESTERDAY - dt.timedelta(days=59), YESTERDAY, log)
+    interrupted = demo(env, YESTERDAY - dt.timedelta(days=WINDOW_DAYS - 1), YESTERDAY, log)
 
     def waiting():
         return storage.get_concurrency_info(WAREHOUSE_POOL).pending_steps or slot_holder(instance)
@@ -197,7 +206,7 @@ def test_under_the_daemon_a_killed_run_is_ended_and_its_dates_requested_again(
 ):
     daemon_yaml(home)
     instance = dg.DagsterInstance.get()
-    first, last = YESTERDAY - dt.timedelta(days=59), YESTERDAY - dt.timedelta(days=1)
+    first, last = YESTERDAY - dt.timedelta(days=WINDOW_DAYS - 1), YESTERDAY - dt.timedelta(days=1)
     log = tmp_path / "daemon.log"
     daemon = start([str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"], env, log)
     try:

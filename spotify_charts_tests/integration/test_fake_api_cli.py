@@ -84,4 +84,8 @@ def test_started_by_hand_it_serves_charts_behind_its_token():
         assert get("/auth/v0/charts/regional-global-daily/2017-01-06", "hand-token") == 404  # after --latest
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
