@@ -62,7 +62,7 @@ demo: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 # starting a sensor, a daemon-run backfill and the instance's pools (README, "Operating it").
 test: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/dg check defs
-	$(PY) -m pytest -q --durations=25
+	$(PY) -m pytest -q --durations=25 -n 2 --dist loadgroup
 	$(MAKE) --no-print-directory lint
 
 # The inner loop: no server, no subprocess, no Dagster run.

@@ -27,6 +27,20 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()).cli(["parse"]).wait()
 
 
+# `make test` runs the suite in two lanes (pytest-xdist, `-n 2 --dist loadgroup`): the tests that
+# start Dagster's long-lived processes (the full stack, `dagster dev`, the daemon's dead-run tests)
+# spend most of their time waiting on them, so they run beside the rest instead of after it. The
+# lanes share nothing: each has its own PostgreSQL server, instances and folders, and only this
+# lane's `dagster dev` rewrites dbt/target/manifest.json. Run alone (plain `pytest`), they are one.
+PROCESS_LANE = {"test_stack.py", "test_definitions.py", "test_dead_runs.py"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        lane = "processes" if item.path.name in PROCESS_LANE else "main"
+        item.add_marker(pytest.mark.xdist_group(lane))
+
+
 @pytest.fixture
 def real_payload_bytes() -> bytes:
     return (SHARED_FIXTURES / "real-weekly-global-2023-01-26-top12.json").read_bytes()
