@@ -16,9 +16,14 @@ from spotify_charts.warehouses.base import (
     TABLES,
     Warehouse,
     check_rows_in_scope,
-    committed,
     create_table_sql,
 )
+
+# A load whose scope could hold more entries than this (charts x days x 200) is appended to the
+# `_incoming_` tables first (see `replace_charts`); a year of the 7 default charts is 511,000.
+INCOMING = "_incoming_"
+MAX_CHART_SIZE = 200
+LARGE_LOAD_ENTRIES = 2_000_000
 
 
 class DuckDBWarehouse(Warehouse):
@@ -59,21 +64,35 @@ class DuckDBWarehouse(Warehouse):
     def replace_charts(
         self, chart_ids: Sequence[str], start: dt.date, end: dt.date, batches: Iterable[ChartTables]
     ) -> int:
+        """Delete the scope's rows and insert the batches', in one transaction: readers never see a
+        half-load, and a load that fails leaves the staging tables as they were.
+
+        DuckDB keeps the rows appended inside a transaction in memory, outside its memory limit
+        (2 GB for a year of 73 charts, 9 GB for five), so a large scope (over LARGE_LOAD_ENTRIES
+        possible entries) is appended to `staging._incoming_*` tables first, each insert committed
+        on its own, and the transaction only copies them in (a few batches in memory; the copy
+        costs ~15%). A failed large load's incoming tables are dropped by the next load."""
+        days = (end - start).days + 1
+        large = len(chart_ids) * days * MAX_CHART_SIZE > LARGE_LOAD_ENTRIES
+        target = f"{STAGING_SCHEMA}.{INCOMING}" if large else f"{STAGING_SCHEMA}."
         con = self.connect()
-        inserted = 0
-        with committed(con):
+        in_transaction = False
+        try:
             self.ensure_tables(con)
             # One DuckDB thread: the load's two parser threads already keep both cores busy.
             con.execute("set threads to 1")
-            con.begin()
-            for name in TABLES:
-                con.execute(
-                    f"delete from {STAGING_SCHEMA}.{name} where chart_date between ? and ? and chart_id in ?",
-                    [start, end, list(chart_ids)],
-                )
+            if large:
+                for name in TABLES:
+                    con.execute(f"drop table if exists {target}{name}")
+                    con.execute(create_table_sql(name, self.TARGET).replace(f".{name} (", f".{INCOMING}{name} (", 1))
+            else:
+                con.begin()
+                in_transaction = True
+                self._delete_scope(con, chart_ids, start, end)
             # Batches arrive while later ones are still being parsed, so inserting overlaps parsing.
             # They are gathered to a full DuckDB row group before each insert: smaller inserts go
             # through the write-ahead log and are compressed again at checkpoint.
+            inserted = 0
             pending: list[ChartTables] = []
             pending_rows = 0
             for tables in batches:
@@ -81,17 +100,40 @@ class DuckDBWarehouse(Warehouse):
                 pending.append(tables)
                 pending_rows += tables.entries.num_rows
                 if pending_rows >= DUCKDB_ROW_GROUP_ROWS:
-                    inserted += self._insert(con, concat_tables(pending))
+                    inserted += self._insert(con, target, concat_tables(pending))
                     pending, pending_rows = [], 0
             if pending:
-                inserted += self._insert(con, concat_tables(pending))
-        return inserted
+                inserted += self._insert(con, target, concat_tables(pending))
+            if large:
+                con.execute("set threads to 2")
+                con.begin()
+                in_transaction = True
+                self._delete_scope(con, chart_ids, start, end)
+                for name in TABLES:
+                    con.execute(f"insert into {STAGING_SCHEMA}.{name} by name select * from {target}{name}")
+                    con.execute(f"drop table {target}{name}")
+            con.commit()
+            return inserted
+        except BaseException:
+            if in_transaction:
+                con.rollback()
+            raise
+        finally:
+            con.close()
 
     @staticmethod
-    def _insert(con: duckdb.DuckDBPyConnection, tables: ChartTables) -> int:
+    def _delete_scope(con: duckdb.DuckDBPyConnection, chart_ids: Sequence[str], start: dt.date, end: dt.date) -> None:
+        for name in TABLES:
+            con.execute(
+                f"delete from {STAGING_SCHEMA}.{name} where chart_date between ? and ? and chart_id in ?",
+                [start, end, list(chart_ids)],
+            )
+
+    @staticmethod
+    def _insert(con: duckdb.DuckDBPyConnection, target: str, tables: ChartTables) -> int:
         for name, table in (("chart_entries", tables.entries), ("chart_entry_artists", tables.artists)):
             con.register("incoming", table)
-            con.execute(f"insert into {STAGING_SCHEMA}.{name} by name select * from incoming")
+            con.execute(f"insert into {target}{name} by name select * from incoming")
             con.unregister("incoming")
         return tables.entries.num_rows
 

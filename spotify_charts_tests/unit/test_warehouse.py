@@ -14,6 +14,7 @@ from spotify_charts.snapshots.files import encode_snapshot
 from spotify_charts.sources.sample import SampleSource
 from spotify_charts.storage import snapshot_key
 from spotify_charts.storage.local import LocalFileStore
+from spotify_charts.warehouses import duckdb as duckdb_warehouse
 from spotify_charts.warehouses.duckdb import DuckDBWarehouse
 from spotify_charts_tests.support.helpers import gz
 
@@ -30,8 +31,11 @@ def rows(path, table="chart_entries"):
         ).fetchall()
 
 
-@pytest.fixture
-def loaded(tmp_path):
+@pytest.fixture(params=["one transaction", "incoming tables"])
+def loaded(request, tmp_path, monkeypatch):
+    """Four dates of two charts loaded, by either of DuckDB's load paths (a small scope's, a large one's)."""
+    if request.param == "incoming tables":
+        monkeypatch.setattr(duckdb_warehouse, "LARGE_LOAD_ENTRIES", 0)
     store, warehouse = LocalFileStore(tmp_path / "data"), DuckDBWarehouse(tmp_path / "w.duckdb")
     report = fetch_snapshots(SampleSource(), store, ALIASES, DATES)
     assert (report.fetched, report.reused, report.entries) == (8, 0, 4 * 250)
@@ -93,6 +97,26 @@ def test_failure_while_producing_batches_rolls_back(loaded):
     with pytest.raises(RuntimeError, match="parser died"):
         warehouse.replace_charts(ALIASES, DATES[0], DATES[-1], batches())
     assert rows(warehouse.path) == before
+
+
+def test_a_failed_loads_incoming_rows_never_reach_staging_and_the_next_load_clears_them(loaded):
+    store, warehouse = loaded
+    before = rows(warehouse.path)
+    first = parse_snapshots(read_snapshots(store, [("regional-ee-daily", DATES[0])], "sample"))
+
+    def batches():  # more than a DuckDB row group, so some rows are appended before the failure
+        for _ in range(2_500):  # 50 entries each
+            yield first
+        raise RuntimeError("parser died")
+
+    with pytest.raises(RuntimeError, match="parser died"):
+        warehouse.replace_charts(ALIASES, DATES[0], DATES[-1], batches())
+    assert rows(warehouse.path) == before
+    load_staging(store, warehouse, ALIASES, DATES, "sample")
+    assert rows(warehouse.path) == before
+    with duckdb.connect(str(warehouse.path), read_only=True) as con:
+        tables = con.execute("select table_name from duckdb_tables() where schema_name = 'staging' order by 1")
+        assert [name for (name,) in tables.fetchall()] == ["chart_entries", "chart_entry_artists"]
 
 
 def test_rows_outside_the_replaced_scope_are_refused(loaded):
