@@ -84,7 +84,7 @@ class DuckDBWarehouse(Warehouse):
             if large:
                 for name in TABLES:
                     con.execute(f"drop table if exists {target}{name}")
-                    con.execute(create_table_sql(name, self.TARGET).replace(f".{name} (", f".{INCOMING}{name} (", 1))
+                    con.execute(create_table_sql(name, self.TARGET, name=f"{INCOMING}{name}"))
             else:
                 con.begin()
                 in_transaction = True

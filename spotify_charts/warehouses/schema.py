@@ -81,7 +81,8 @@ def arrow_schema(table: str) -> pa.Schema:
     return pa.schema([(column.name, TYPES[column.type]["arrow"]) for column in TABLES[table]])
 
 
-def create_table_sql(table: str, warehouse: str) -> str:
-    """The table's `create table if not exists` in a warehouse's types (duckdb, postgres, redshift)."""
+def create_table_sql(table: str, warehouse: str, name: str | None = None) -> str:
+    """The table's `create table if not exists` in a warehouse's types (duckdb, postgres, redshift),
+    under its own name or `name` (a table of the same columns, such as a load's incoming rows)."""
     columns = ",\n    ".join(f"{column.name} {TYPES[column.type][warehouse]}" for column in TABLES[table])
-    return f"create table if not exists {STAGING_SCHEMA}.{table} (\n    {columns}\n)"
+    return f"create table if not exists {STAGING_SCHEMA}.{name or table} (\n    {columns}\n)"
