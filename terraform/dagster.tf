@@ -27,7 +27,7 @@ locals {
     AWS_REGION                  = local.region
   }
   instance_secrets = {
-    DAGSTER_PG_PASSWORD = "${aws_secretsmanager_secret.dagster_user.arn}:password::"
+    DAGSTER_PG_PASSWORD = "${aws_secretsmanager_secret.this["dagster_user"].arn}:password::"
   }
 
   # The pipeline's settings (README, Configuration) for the code server and the runs.
@@ -54,13 +54,13 @@ locals {
   # Both warehouse password names get the pipeline user's password; the warehouse not in use
   # ignores its own.
   pipeline_secrets = {
-    DAGSTER_PG_PASSWORD              = "${aws_secretsmanager_secret.dagster_user.arn}:password::"
-    SPOTIFY_CLIENT_ID                = "${aws_secretsmanager_secret.spotify.arn}:SPOTIFY_CLIENT_ID::"
-    SPOTIFY_CLIENT_SECRET            = "${aws_secretsmanager_secret.spotify.arn}:SPOTIFY_CLIENT_SECRET::"
-    SPOTIFY_REFRESH_TOKEN            = "${aws_secretsmanager_secret.spotify.arn}:SPOTIFY_REFRESH_TOKEN::"
-    SPOTIFY_CHARTS_ALERT_WEBHOOK     = "${aws_secretsmanager_secret.alert_webhook.arn}:SPOTIFY_CHARTS_ALERT_WEBHOOK::"
-    SPOTIFY_CHARTS_REDSHIFT_PASSWORD = "${aws_secretsmanager_secret.warehouse_user.arn}:password::"
-    SPOTIFY_CHARTS_PG_PASSWORD       = "${aws_secretsmanager_secret.warehouse_user.arn}:password::"
+    DAGSTER_PG_PASSWORD              = "${aws_secretsmanager_secret.this["dagster_user"].arn}:password::"
+    SPOTIFY_CLIENT_ID                = "${aws_secretsmanager_secret.this["spotify"].arn}:SPOTIFY_CLIENT_ID::"
+    SPOTIFY_CLIENT_SECRET            = "${aws_secretsmanager_secret.this["spotify"].arn}:SPOTIFY_CLIENT_SECRET::"
+    SPOTIFY_REFRESH_TOKEN            = "${aws_secretsmanager_secret.this["spotify"].arn}:SPOTIFY_REFRESH_TOKEN::"
+    SPOTIFY_CHARTS_ALERT_WEBHOOK     = "${aws_secretsmanager_secret.this["alert_webhook"].arn}:SPOTIFY_CHARTS_ALERT_WEBHOOK::"
+    SPOTIFY_CHARTS_REDSHIFT_PASSWORD = "${aws_secretsmanager_secret.this["warehouse_user"].arn}:password::"
+    SPOTIFY_CHARTS_PG_PASSWORD       = "${aws_secretsmanager_secret.this["warehouse_user"].arn}:password::"
   }
 
   # The admin secrets, injected into the bootstrap task only.
@@ -74,10 +74,10 @@ locals {
   # Every secret the service and run task definitions inject (the secrets above): the execution
   # role may read these and no other. The tests check the two lists against the task definitions.
   injected_secret_arns = [
-    aws_secretsmanager_secret.dagster_user.arn,
-    aws_secretsmanager_secret.spotify.arn,
-    aws_secretsmanager_secret.alert_webhook.arn,
-    aws_secretsmanager_secret.warehouse_user.arn,
+    aws_secretsmanager_secret.this["dagster_user"].arn,
+    aws_secretsmanager_secret.this["spotify"].arn,
+    aws_secretsmanager_secret.this["alert_webhook"].arn,
+    aws_secretsmanager_secret.this["warehouse_user"].arn,
   ]
   bootstrap_secret_arns = compact([
     aws_db_instance.instance.master_user_secret[0].secret_arn,
@@ -384,7 +384,7 @@ data "aws_iam_policy_document" "bootstrap" {
   statement {
     sid       = "WriteTheUsersPasswords"
     actions   = ["secretsmanager:PutSecretValue"]
-    resources = [aws_secretsmanager_secret.warehouse_user.arn, aws_secretsmanager_secret.dagster_user.arn]
+    resources = [aws_secretsmanager_secret.this["warehouse_user"].arn, aws_secretsmanager_secret.this["dagster_user"].arn]
   }
   statement {
     sid       = "EncryptThem"
@@ -527,8 +527,8 @@ resource "aws_ecs_task_definition" "bootstrap" {
       ["python", "-m", "spotify_charts.cli.aws", "bootstrap",
         "--rds-host", aws_db_instance.instance.address, "--rds-admin", local.rds_admin,
         "--dagster-database", local.dagster_database, "--dagster-user", local.dagster_user,
-        "--dagster-secret", aws_secretsmanager_secret.dagster_user.arn,
-      "--warehouse", var.warehouse, "--warehouse-secret", aws_secretsmanager_secret.warehouse_user.arn],
+        "--dagster-secret", aws_secretsmanager_secret.this["dagster_user"].arn,
+      "--warehouse", var.warehouse, "--warehouse-secret", aws_secretsmanager_secret.this["warehouse_user"].arn],
       local.redshift ? [
         "--redshift-host", aws_redshiftserverless_workgroup.warehouse[0].endpoint[0].address,
         "--redshift-database", local.redshift_database, "--redshift-admin", local.redshift_admin,

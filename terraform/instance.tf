@@ -14,21 +14,6 @@ resource "aws_db_subnet_group" "instance" {
   subnet_ids = local.private_subnet_ids
 }
 
-resource "aws_security_group" "instance" {
-  name        = "${var.name}-instance"
-  description = "RDS PostgreSQL of ${var.name} (Dagster's storage): reachable from the Dagster tasks only"
-  vpc_id      = local.vpc_id
-}
-
-resource "aws_vpc_security_group_ingress_rule" "instance_from_tasks" {
-  security_group_id            = aws_security_group.instance.id
-  description                  = "PostgreSQL from the Dagster tasks"
-  ip_protocol                  = "tcp"
-  from_port                    = 5432
-  to_port                      = 5432
-  referenced_security_group_id = aws_security_group.tasks.id
-}
-
 resource "aws_db_parameter_group" "instance" {
   name   = "${var.name}-instance"
   family = "postgres17"
@@ -88,7 +73,7 @@ resource "aws_db_instance" "instance" {
   kms_key_id            = aws_kms_key.data.arn
 
   db_subnet_group_name   = aws_db_subnet_group.instance.name
-  vpc_security_group_ids = [aws_security_group.instance.id]
+  vpc_security_group_ids = [aws_security_group.from_tasks["instance"].id]
   publicly_accessible    = false
   multi_az               = var.instance_multi_az
   parameter_group_name   = aws_db_parameter_group.instance.name
@@ -114,13 +99,4 @@ resource "aws_secretsmanager_secret_rotation" "rds_admin" {
   rotation_rules {
     automatically_after_days = var.admin_rotation_days
   }
-}
-
-# Dagster's own user ({"username", "password"}), written by the bootstrap task only.
-resource "aws_secretsmanager_secret" "dagster_user" {
-  #checkov:skip=CKV2_AWS_57:rotation needs a Lambda of its own; `make aws-bootstrap` sets a new password (README, Operating on AWS)
-  name                    = "${var.name}/dagster-user"
-  description             = "The ${var.name} Dagster instance's own PostgreSQL user (written by the bootstrap task)"
-  kms_key_id              = aws_kms_key.data.arn
-  recovery_window_in_days = local.secret_window
 }

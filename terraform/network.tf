@@ -153,20 +153,32 @@ resource "aws_vpc_security_group_ingress_rule" "tasks_webserver" {
   referenced_security_group_id = aws_security_group.load_balancer.id
 }
 
-resource "aws_security_group" "endpoints" {
-  count       = var.interface_endpoints ? 1 : 0
-  name        = "${var.name}-endpoints"
-  description = "VPC interface endpoints of ${var.name}: HTTPS from the tasks"
+# What the tasks reach inside the VPC, each behind a group of its own that admits the tasks alone,
+# on its one port: Dagster's RDS instance (instance.tf), the Redshift workgroup (warehouse.tf) and
+# the interface endpoints (below).
+locals {
+  reachable_from_tasks = merge(
+    { instance = { port = 5432, protocol = "PostgreSQL", what = "RDS PostgreSQL of ${var.name} (Dagster's storage)" } },
+    local.redshift ? { redshift = { port = 5439, protocol = "Redshift", what = "Redshift warehouse of ${var.name}" } } : {},
+    var.interface_endpoints ? { endpoints = { port = 443, protocol = "HTTPS", what = "VPC interface endpoints of ${var.name}" } } : {},
+  )
+}
+
+resource "aws_security_group" "from_tasks" {
+  #checkov:skip=CKV2_AWS_5:checkov cannot follow for_each keys; each group is attached by its key: the RDS instance (instance.tf), the Redshift workgroup (warehouse.tf), the interface endpoints (below)
+  for_each    = local.reachable_from_tasks
+  name        = "${var.name}-${each.key}"
+  description = "${each.value.what}: reachable from the Dagster tasks only"
   vpc_id      = local.vpc_id
 }
 
-resource "aws_vpc_security_group_ingress_rule" "endpoints_from_tasks" {
-  count                        = var.interface_endpoints ? 1 : 0
-  security_group_id            = aws_security_group.endpoints[0].id
-  description                  = "HTTPS from the Dagster tasks"
+resource "aws_vpc_security_group_ingress_rule" "from_tasks" {
+  for_each                     = local.reachable_from_tasks
+  security_group_id            = aws_security_group.from_tasks[each.key].id
+  description                  = "${each.value.protocol} from the Dagster tasks"
   ip_protocol                  = "tcp"
-  from_port                    = 443
-  to_port                      = 443
+  from_port                    = each.value.port
+  to_port                      = each.value.port
   referenced_security_group_id = aws_security_group.tasks.id
 }
 
@@ -194,6 +206,6 @@ resource "aws_vpc_endpoint" "interface" {
   service_name        = "com.amazonaws.${local.region}.${each.key}"
   vpc_endpoint_type   = "Interface"
   subnet_ids          = local.private_subnet_ids
-  security_group_ids  = [aws_security_group.endpoints[0].id]
+  security_group_ids  = [aws_security_group.from_tasks["endpoints"].id]
   private_dns_enabled = true
 }

@@ -20,12 +20,7 @@ output "pipeline_environment" {
 
 output "secret_arns" {
   description = "Secrets Manager secrets the tasks read: Spotify credentials and the alert webhook (written by make aws-secrets), the warehouse's and Dagster's own database users (written by the bootstrap task). ARNs only; no value is ever an output."
-  value = {
-    spotify        = aws_secretsmanager_secret.spotify.arn
-    alert_webhook  = aws_secretsmanager_secret.alert_webhook.arn
-    warehouse_user = aws_secretsmanager_secret.warehouse_user.arn
-    dagster_user   = aws_secretsmanager_secret.dagster_user.arn
-  }
+  value       = { for name, secret in aws_secretsmanager_secret.this : name => secret.arn }
 }
 
 output "warehouse_host" {

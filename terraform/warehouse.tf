@@ -74,23 +74,6 @@ resource "aws_iam_role_policy" "redshift_copy" {
 # Redshift Serverless
 ################################################################################
 
-resource "aws_security_group" "redshift" {
-  count       = local.redshift ? 1 : 0
-  name        = "${var.name}-redshift"
-  description = "Redshift warehouse of ${var.name}: reachable from the Dagster tasks only"
-  vpc_id      = local.vpc_id
-}
-
-resource "aws_vpc_security_group_ingress_rule" "redshift_from_tasks" {
-  count                        = local.redshift ? 1 : 0
-  security_group_id            = aws_security_group.redshift[0].id
-  description                  = "Redshift from the Dagster tasks"
-  ip_protocol                  = "tcp"
-  from_port                    = 5439
-  to_port                      = 5439
-  referenced_security_group_id = aws_security_group.tasks.id
-}
-
 resource "aws_redshiftserverless_namespace" "warehouse" {
   count          = local.redshift ? 1 : 0
   namespace_name = var.name
@@ -118,7 +101,7 @@ resource "aws_redshiftserverless_workgroup" "warehouse" {
   publicly_accessible  = false
   enhanced_vpc_routing = true
   subnet_ids           = local.private_subnet_ids
-  security_group_ids   = [aws_security_group.redshift[0].id]
+  security_group_ids   = [aws_security_group.from_tasks["redshift"].id]
 
   config_parameter {
     parameter_key   = "require_ssl"
@@ -137,18 +120,4 @@ resource "aws_redshiftserverless_usage_limit" "rpu_hours" {
   amount        = var.redshift_rpu_hours_per_day
   period        = "daily"
   breach_action = "deactivate"
-}
-
-################################################################################
-# The pipeline's database user: its password, written by the bootstrap task only
-################################################################################
-
-# {"username": ..., "password": ...}; Terraform creates the secret without a value, so the password
-# never passes through Terraform. The tasks get it as SPOTIFY_CHARTS_REDSHIFT_PASSWORD and SPOTIFY_CHARTS_PG_PASSWORD.
-resource "aws_secretsmanager_secret" "warehouse_user" {
-  #checkov:skip=CKV2_AWS_57:rotation needs a Lambda of its own; `make aws-bootstrap` sets a new password (README, Operating on AWS)
-  name                    = "${var.name}/warehouse-user"
-  description             = "The ${var.name} pipeline's own ${var.warehouse} user (written by the bootstrap task)"
-  kms_key_id              = aws_kms_key.data.arn
-  recovery_window_in_days = local.secret_window
 }

@@ -28,8 +28,9 @@ def tf() -> dict[str, dict]:
 
 
 def refs(text: str, kind: str) -> set[str]:
-    """Names of the `kind` resources an expression refers to (aws_secretsmanager_secret.spotify -> spotify)."""
-    return set(re.findall(rf"{kind}\.(\w+)", str(text)))
+    """Names of the `kind` resources an expression refers to: `local.x` -> x, and for a resource made
+    with for_each its key (aws_secretsmanager_secret.this["spotify"] -> spotify)."""
+    return {key or name for name, key in re.findall(rf'{kind}\.(\w+)(?:\["(\w+)"\])?', str(text))}
 
 
 def container(tf: dict, name: str) -> str:
@@ -81,11 +82,18 @@ def test_the_databases_are_private_encrypted_and_no_password_is_terraforms(tf):
     config = {p["parameter_key"]: p["parameter_value"] for p in workgroup["config_parameter"]}
     assert config["require_ssl"] == "true"
 
-    for rule in ("redshift_from_tasks", "instance_from_tasks"):
-        ingress = resources[f"aws_vpc_security_group_ingress_rule.{rule}"]
-        assert (
-            ingress["referenced_security_group_id"] == "${aws_security_group.tasks.id}" and "cidr_ipv4" not in ingress
-        )
+    # Both databases (and the interface endpoints) admit the tasks alone, each on its own port.
+    reachable = tf["locals"]["reachable_from_tasks"]
+    for name, port in (("instance", 5432), ("redshift", 5439), ("endpoints", 443)):
+        assert re.search(rf"\b{name} = \{{port = {port}, ", reachable), name
+    group, ingress = (
+        resources[f"{kind}.from_tasks"] for kind in ("aws_security_group", "aws_vpc_security_group_ingress_rule")
+    )
+    assert group["for_each"] == ingress["for_each"] == "${local.reachable_from_tasks}"
+    assert ingress["from_port"] == ingress["to_port"] == "${each.value.port}" and ingress["ip_protocol"] == "tcp"
+    assert ingress["referenced_security_group_id"] == "${aws_security_group.tasks.id}" and "cidr_ipv4" not in ingress
+    assert db["vpc_security_group_ids"] == ['${aws_security_group.from_tasks["instance"].id}']
+    assert workgroup["security_group_ids"] == ['${aws_security_group.from_tasks["redshift"].id}']
 
     # Values never enter the state: no secret version, no generated password, no secret variable.
     kinds = {key.split(".")[0] for key in resources}
@@ -112,7 +120,8 @@ def test_data_protection_is_one_variable_on_by_default(tf):
 
 def test_every_secret_a_task_injects_exists_and_only_its_execution_role_reads_it(tf):
     resources = tf["resource"]
-    secrets = {k.split(".")[1] for k in resources if k.startswith("aws_secretsmanager_secret.")}
+    assert resources["aws_secretsmanager_secret.this"]["for_each"] == "${local.secrets}"
+    secrets = set(tf["locals"]["secrets"])
     injected: set[str] = set()
     for task in SERVICE_TASKS:
         used = refs(container(tf, task), "local") & {"instance_secrets", "pipeline_secrets"}
@@ -205,10 +214,10 @@ def test_the_pipeline_connects_as_its_own_user_never_the_admin(tf):
     assert locals_["rds_admin"] not in (locals_["postgres_user"], locals_["dagster_user"])
     # their passwords are the bootstrap's, not the admins'
     assert locals_["pipeline_secrets"]["SPOTIFY_CHARTS_REDSHIFT_PASSWORD"].startswith(
-        "${aws_secretsmanager_secret.warehouse_user.arn}"
+        '${aws_secretsmanager_secret.this["warehouse_user"].arn}'
     )
     assert locals_["pipeline_secrets"]["DAGSTER_PG_PASSWORD"].startswith(
-        "${aws_secretsmanager_secret.dagster_user.arn}"
+        '${aws_secretsmanager_secret.this["dagster_user"].arn}'
     )
 
 
