@@ -143,17 +143,16 @@ class Database:
     sslrootcert: str | None = None
 
     def connect(self):
-        import psycopg2
+        from spotify_charts.warehouses.postgres import connect
 
-        return psycopg2.connect(
-            host=self.host,
-            port=self.port,
-            dbname=self.database,
-            user=self.admin,
-            password=self.admin_password,
-            sslmode=self.sslmode,
-            **({"sslrootcert": self.sslrootcert} if self.sslrootcert else {}),
-            connect_timeout=15,
+        return connect(
+            self.host,
+            self.port,
+            self.admin,
+            self.admin_password,
+            self.database,
+            self.sslmode,
+            self.sslrootcert,
             application_name="spotify-charts-bootstrap",
         )
 

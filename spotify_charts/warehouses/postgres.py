@@ -21,6 +21,34 @@ from spotify_charts.warehouses.base import (
 )
 
 
+def connect(
+    host: str,
+    port: int,
+    user: str,
+    password: str,
+    database: str,
+    sslmode: str,
+    sslrootcert: str | None = None,
+    application_name: str = "spotify-charts",
+):
+    """A psycopg2 connection as every part of the project opens one (the warehouses, the AWS
+    bootstrap): at most 15 s to connect, named in the server's activity view, and checked against
+    `sslrootcert` when it is given."""
+    import psycopg2
+
+    return psycopg2.connect(
+        host=host,
+        port=port,
+        user=user,
+        password=password,
+        dbname=database,
+        sslmode=sslmode,
+        **({"sslrootcert": sslrootcert} if sslrootcert else {}),
+        connect_timeout=15,
+        application_name=application_name,
+    )
+
+
 class PostgresWarehouse(Warehouse):
     """Staging tables in PostgreSQL, loaded with COPY inside one transaction.
 
@@ -50,16 +78,8 @@ class PostgresWarehouse(Warehouse):
         import psycopg2
 
         try:
-            return psycopg2.connect(
-                host=self.host,
-                port=self.port,
-                user=self.user,
-                password=self._password,
-                dbname=self.database,
-                sslmode=self.sslmode,
-                **({"sslrootcert": self.sslrootcert} if self.sslrootcert else {}),
-                connect_timeout=15,
-                application_name="spotify-charts",
+            return connect(
+                self.host, self.port, self.user, self._password, self.database, self.sslmode, self.sslrootcert
             )
         except psycopg2.OperationalError as exc:
             # libpq's message names host, port and the reason; it never contains the password.
