@@ -156,11 +156,12 @@ S3_PREFIX = Setting(
     default_text="none",
 )
 # --- the warehouse
+WAREHOUSES = ("duckdb", "postgres", "redshift")  # each a module of spotify_charts/warehouses/
 WAREHOUSE = Setting(
     "SPOTIFY_CHARTS_WAREHOUSE",
     "duckdb",
     'the warehouse of the staging loader, the checks, dbt (its target) and the dashboard: `duckdb`, `postgres` or `redshift` (see "Running against AWS")',
-    parsers.choice("duckdb", "postgres", "redshift"),
+    parsers.choice(*WAREHOUSES),
 )
 DUCKDB_PATH = Setting(
     "SPOTIFY_CHARTS_DUCKDB_PATH",

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from spotify_charts import settings
+
 STAGING_SCHEMA = "staging"
 
 
@@ -38,7 +40,7 @@ TYPES: dict[str, dict[str, object]] = {
         "redshift": "timestamp",
     },
 }
-WAREHOUSE_KINDS = ("duckdb", "postgres", "redshift")
+WAREHOUSE_KINDS = settings.WAREHOUSES  # the warehouses the setting accepts: each has its types above
 
 _KEY = (
     Column("chart_id", "text", "The chart's alias, e.g. regional-global-daily."),
