@@ -5,7 +5,6 @@ check passes on them; a bad row fails the job naming file and line, after the go
 from __future__ import annotations
 
 import datetime as dt
-import gzip
 from pathlib import Path
 
 import dagster as dg
@@ -13,12 +12,10 @@ import duckdb
 import pytest
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-HEADER = "title,rank,date,artist,url,region,chart,trend,streams"
-URL = "https://open.spotify.com/track/"
+from spotify_charts_tests.support.history import FIRST_ROWS, URL, write_history
+
 ROWS = [
-    f'"Chantaje (feat. Maluma)",1,2017-01-01,"Shakira, Maluma",{URL}6mICuAdrwEjh6Y6lroV2Kg,Global,top200,SAME_POSITION,'
-    "253019",
-    f'"Vente Pa\' Ca, Remix",2,2017-01-01,Ricky Martin,{URL}7DM4BPaS7uofFul3ywMe46,Global,top200,MOVE_UP,223988.0',
+    *FIRST_ROWS,
     f"Reggaetón Lento,3,2017-01-01,CNCO,{URL}3AEZUABDXNtecAOSC1qTfo,Global,top200,NEW_ENTRY,",
     f"Chantaje,1,2017-01-01,Shakira,{URL}6mICuAdrwEjh6Y6lroV2Kg,Global,viral50,MOVE_UP,",
     f"Somewhere,1,2017-01-01,Nobody,{URL}1aaaaaaaaaaaaaaaaaaaaa,Atlantis,top200,NEW_ENTRY,10",
@@ -27,11 +24,6 @@ ROWS = [
     f"Chantaje,1,2017-01-02,Shakira,{URL}6mICuAdrwEjh6Y6lroV2Kg,Global,top200,SAME_POSITION,260000",
     f"Shape of You,2,2017-01-02,Ed Sheeran,{URL}7qiZfU4dY1lWllzX7mPBI3,Global,top200,NEW_ENTRY,250000",
 ]
-
-
-def write(path: Path, rows: list[str]) -> Path:
-    path.write_bytes(gzip.compress(("\n".join([HEADER, *rows]) + "\n").encode(), mtime=0))
-    return path
 
 
 def run_import(path: Path, resources: dict) -> dg.ExecuteInProcessResult:
@@ -50,7 +42,7 @@ def test_the_job_imports_and_the_partitioned_run_loads_history_through_every_mod
     from spotify_charts.definitions import defs
     from spotify_charts.defs.assets.raw import raw_chart_snapshots
 
-    result = run_import(write(tmp_path / "history.csv.gz", ROWS), pipeline_resources)
+    result = run_import(write_history(tmp_path / "history.csv.gz", ROWS, compress=True), pipeline_resources)
     assert result.success
     (output,) = [e for e in result.all_events if e.event_type_value == "STEP_OUTPUT"]
     metadata = {k: v.value for k, v in output.event_specific_data.metadata.items()}
@@ -92,7 +84,7 @@ def test_a_bad_row_fails_the_job_naming_file_and_line_after_storing_the_good_cha
     from spotify_charts.storage.local import LocalFileStore
 
     bad = f"Bad,x,2017-01-02,X,{URL}0aaaaaaaaaaaaaaaaaaaaa,Global,top200,NEW_ENTRY,1"
-    path = write(tmp_path / "history.csv.gz", [*ROWS, bad])
+    path = write_history(tmp_path / "history.csv.gz", [*ROWS, bad], compress=True)
     result = run_import(path, pipeline_resources)
     assert not result.success
     (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]

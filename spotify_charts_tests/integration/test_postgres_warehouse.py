@@ -17,7 +17,7 @@ from spotify_charts.snapshots.arrow import parse_snapshots
 from spotify_charts.sources.sample import SampleSource
 from spotify_charts.storage.local import LocalFileStore
 from spotify_charts.warehouses.duckdb import DuckDBWarehouse
-from spotify_charts_tests.support.helpers import RANGE, all_assets
+from spotify_charts_tests.support.helpers import RANGE, all_assets, fail_while_producing_batches
 
 ALIASES = ["regional-global-daily", "regional-ee-daily"]
 DATES = [dt.date(2025, 6, 1) + dt.timedelta(days=i) for i in range(4)]
@@ -60,14 +60,7 @@ def test_a_failure_during_the_load_leaves_the_previous_rows(raw, postgres_db):
     warehouse = postgres_db.warehouse()
     load_staging(raw, warehouse, ALIASES, DATES, "sample")
     before = warehouse.query(ENTRIES)
-    first = parse_snapshots(read_snapshots(raw, [("regional-ee-daily", DATES[0])], "sample"))
-
-    def batches():
-        yield first
-        raise RuntimeError("parser died")
-
-    with pytest.raises(RuntimeError, match="parser died"):
-        warehouse.replace_charts(ALIASES, DATES[0], DATES[-1], batches())
+    fail_while_producing_batches(raw, warehouse, ALIASES, DATES)
     assert warehouse.query(ENTRIES) == before
 
     stray = parse_snapshots(read_snapshots(raw, [("regional-global-daily", DATES[0])], "sample"))

@@ -5,7 +5,9 @@ good (the warehouse refusing the password) fails once, without retries."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import dagster as dg
 import psycopg2
@@ -22,13 +24,23 @@ ALIASES = ["regional-global-daily", "regional-ee-daily"]
 DAY = dt.date(2025, 6, 2)
 TAGS = {ASSET_PARTITION_RANGE_START_TAG: DAY.isoformat(), ASSET_PARTITION_RANGE_END_TAG: DAY.isoformat()}
 
+T = TypeVar("T")
 
-def _fail_once(marker: str, error: Exception) -> None:
-    """Raise `error` the first time only (the marker file remembers it across attempts)."""
+
+def _failing_once(target: T, method: str, marker: str, error: Callable[..., Exception]) -> T:
+    """`target`, whose `method` raises `error(*the call's arguments)` the first time only (the marker
+    file remembers it across attempts)."""
+    call = getattr(target, method)
     path = Path(marker)
-    if not path.exists():
-        path.write_text("failed once")
-        raise error
+
+    def once(*args, **kwargs):
+        if not path.exists():
+            path.write_text("failed once")
+            raise error(*args, **kwargs)
+        return call(*args, **kwargs)
+
+    setattr(target, method, once)
+    return target
 
 
 class FlakyStoreResource(FileStoreResource):
@@ -37,21 +49,13 @@ class FlakyStoreResource(FileStoreResource):
     marker: str
 
     def get_store(self) -> FileStore:
-        store = super().get_store()
-        write = store.write
-
-        def flaky_write(key: str, data: bytes) -> None:
-            _fail_once(
-                self.marker,
-                StoreError(
-                    f"s3://charts/{key}: PUT failed: An error occurred (SlowDown) when calling the PutObject "
-                    "operation (reached max retries: 4): Please reduce your request rate."
-                ),
+        def slow_down(key: str, data: bytes) -> StoreError:
+            return StoreError(
+                f"s3://charts/{key}: PUT failed: An error occurred (SlowDown) when calling the PutObject "
+                "operation (reached max retries: 4): Please reduce your request rate."
             )
-            write(key, data)
 
-        store.write = flaky_write
-        return store
+        return _failing_once(super().get_store(), "write", self.marker, slow_down)
 
 
 class DroppingWarehouseResource(WarehouseResource):
@@ -60,20 +64,12 @@ class DroppingWarehouseResource(WarehouseResource):
     marker: str
 
     def get_warehouse(self) -> Warehouse:
-        warehouse = super().get_warehouse()
-        replace_charts = warehouse.replace_charts
-
-        def dropping_replace_charts(chart_ids, start, end, batches):
-            _fail_once(
-                self.marker,
-                psycopg2.OperationalError(
-                    "server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally"
-                ),
+        def dropped(chart_ids, start, end, batches) -> psycopg2.OperationalError:
+            return psycopg2.OperationalError(
+                "server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally"
             )
-            return replace_charts(chart_ids, start, end, batches)
 
-        warehouse.replace_charts = dropping_replace_charts
-        return warehouse
+        return _failing_once(super().get_warehouse(), "replace_charts", self.marker, dropped)
 
 
 def _events(result, event_type: str) -> list:

@@ -1,5 +1,5 @@
 """Helpers the tests share (no test module imports another): payload files, sample warehouses,
-the pipeline's assets, dbt on a temporary target."""
+a load that fails midway, the pipeline's assets, dbt on a temporary target."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pytest
 from dagster import AssetSelection
 from dagster import materialize as dagster_materialize
 
@@ -54,6 +55,23 @@ def sample_warehouse(work: Path, aliases: list[str], dates: list[dt.date], name:
     warehouse = DuckDBWarehouse(work / name)
     load_staging(store, warehouse, aliases, dates, "sample")
     return warehouse
+
+
+def fail_while_producing_batches(store, warehouse, aliases: list[str], dates: list[dt.date], good: int = 1) -> None:
+    """`warehouse.replace_charts` over `aliases` and `dates`, whose batches (`good` of them, each
+    regional-ee-daily's first snapshot: 50 entries) end in a parser dying; it must raise that error."""
+    from spotify_charts.ingest import read_snapshots
+    from spotify_charts.snapshots.arrow import parse_snapshots
+
+    first = parse_snapshots(read_snapshots(store, [("regional-ee-daily", dates[0])], "sample"))
+
+    def batches():
+        for _ in range(good):
+            yield first
+        raise RuntimeError("parser died")
+
+    with pytest.raises(RuntimeError, match="parser died"):
+        warehouse.replace_charts(aliases, dates[0], dates[-1], batches())
 
 
 def all_assets():

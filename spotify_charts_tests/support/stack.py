@@ -31,6 +31,9 @@ ROLE_COMMAND = [sys.executable, "-m", "spotify_charts.cli.stack"]
 # the machine running the suite may be shared and many times slower.
 BACKFILL_TIMEOUT = 1200
 
+WORKSPACE = "{ workspaceOrError { ... on Workspace { locationEntries { name locationOrLoadError { __typename } } } } }"
+DAEMON_HEALTH = "{ instance { daemonHealth { allDaemonStatuses { daemonType healthy required } } } }"
+
 LAUNCH_BACKFILL = """
 mutation LaunchPartitionBackfill($backfillParams: LaunchBackfillParams!) {
   launchPartitionBackfill(backfillParams: $backfillParams) {
@@ -173,27 +176,30 @@ class ProcessStack:
         wait_for("the code server's gRPC health check", healthy, timeout, log=self.log("code-server"))
 
     def wait_webserver(self, timeout: float = 240) -> None:
-        def loaded() -> bool:
-            self._check_alive("webserver")
-            entries = self.graphql(
-                "{ workspaceOrError { ... on Workspace { locationEntries { name "
-                "locationOrLoadError { __typename } } } } }"
-            )["workspaceOrError"]["locationEntries"]
+        def loaded(data: dict) -> bool:
+            entries = data["workspaceOrError"]["locationEntries"]
             return [(e["name"], e["locationOrLoadError"]["__typename"]) for e in entries] == [
                 ("spotify_charts", "RepositoryLocation")
             ]
 
-        wait_for("the webserver to serve the code location", loaded, timeout, log=self.log("webserver"))
+        self._poll_graphql("webserver", "the webserver to serve the code location", WORKSPACE, loaded, timeout)
 
     def wait_daemon(self, timeout: float = 240) -> None:
-        def healthy() -> bool:
-            self._check_alive("daemon")
-            statuses = self.graphql(
-                "{ instance { daemonHealth { allDaemonStatuses { daemonType healthy required } } } }"
-            )["instance"]["daemonHealth"]["allDaemonStatuses"]
+        def healthy(data: dict) -> bool:
+            statuses = data["instance"]["daemonHealth"]["allDaemonStatuses"]
             return all(s["healthy"] for s in statuses if s["required"])
 
-        wait_for("every daemon to report healthy", healthy, timeout, log=self.log("daemon"))
+        self._poll_graphql("daemon", "every daemon to report healthy", DAEMON_HEALTH, healthy, timeout)
+
+    def _poll_graphql(self, role: str, what: str, query: str, ready: Callable[[dict], bool], timeout: float) -> None:
+        """Ask `query` until `ready` holds for the answer, while the role's process lives; a timeout
+        names `what` and shows the role's log."""
+
+        def answered() -> bool:
+            self._check_alive(role)
+            return ready(self.graphql(query))
+
+        wait_for(what, answered, timeout, log=self.log(role))
 
     def _check_alive(self, role: str) -> None:
         code = self.processes[role].poll()

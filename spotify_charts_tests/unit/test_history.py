@@ -18,15 +18,12 @@ from spotify_charts.snapshots.rules import check_payload
 from spotify_charts.sources.history import HistoryImportError, import_history
 from spotify_charts.storage import snapshot_key
 from spotify_charts.storage.local import LocalFileStore
+from spotify_charts_tests.support.history import FIRST_ROWS, URL, write_history
 
-HEADER = "title,rank,date,artist,url,region,chart,trend,streams"
-URL = "https://open.spotify.com/track/"
 # Two dates of two regions, as the public file has them: names quoted where they hold a comma,
 # a viral50 chart with empty streams, a region we have no charts for, streams written as floats.
 ROWS = [
-    f'"Chantaje (feat. Maluma)",1,2017-01-01,"Shakira, Maluma",{URL}6mICuAdrwEjh6Y6lroV2Kg,Global,top200,SAME_POSITION,'
-    "253019",
-    f'"Vente Pa\' Ca, Remix",2,2017-01-01,Ricky Martin,{URL}7DM4BPaS7uofFul3ywMe46,Global,top200,MOVE_UP,223988.0',
+    *FIRST_ROWS,
     f"Reggaetón Lento (Bailemos),3,2017-01-01,CNCO,{URL}3AEZUABDXNtecAOSC1qTfo,Global,top200,NEW_ENTRY,",
     f"Chantaje,1,2017-01-01,Shakira,{URL}6mICuAdrwEjh6Y6lroV2Kg,Global,viral50,MOVE_UP,",
     f"Otra Vez,2,2017-01-01,Zion & Lennox,{URL}3QwBODjSEzelZyVjxPOHdq,Global,viral50,MOVE_DOWN,",
@@ -47,12 +44,6 @@ KEYS = [
 ]
 
 
-def write(path: Path, rows: list[str], compress: bool = False) -> Path:
-    text = "\n".join([HEADER, *rows]) + "\n"
-    path.write_bytes(gzip.compress(text.encode(), mtime=0) if compress else text.encode())
-    return path
-
-
 def payload(store: LocalFileStore, key: tuple[str, dt.date]) -> dict:
     return orjson.loads(gzip.decompress(store.read(snapshot_key(*key))))
 
@@ -63,7 +54,7 @@ def stored(root: Path) -> list[str]:
 
 def test_each_regions_daily_chart_becomes_a_snapshot_in_the_services_shape(tmp_path):
     store = LocalFileStore(tmp_path / "raw")
-    report = import_history(write(tmp_path / "charts.csv", ROWS), store)
+    report = import_history(write_history(tmp_path / "charts.csv", ROWS), store)
     assert [store.exists(snapshot_key(*key)) for key in KEYS] == [True] * 4
     assert len(stored(tmp_path / "raw")) == 4
     assert (report.rows, report.charts_stored, report.entries_stored) == (12, 4, 8)
@@ -104,8 +95,8 @@ def test_each_regions_daily_chart_becomes_a_snapshot_in_the_services_shape(tmp_p
 
 def test_a_gzipped_file_gives_the_same_snapshots(tmp_path):
     plain, packed = LocalFileStore(tmp_path / "plain"), LocalFileStore(tmp_path / "packed")
-    import_history(write(tmp_path / "charts.csv", ROWS), plain)
-    report = import_history(write(tmp_path / "charts.csv.gz", ROWS, compress=True), packed)
+    import_history(write_history(tmp_path / "charts.csv", ROWS), plain)
+    report = import_history(write_history(tmp_path / "charts.csv.gz", ROWS, compress=True), packed)
     assert report.charts_stored == 4
     for key in KEYS:
         assert payload(packed, key)["entries"] == payload(plain, key)["entries"]
@@ -138,7 +129,7 @@ def test_a_gzipped_file_gives_the_same_snapshots(tmp_path):
 def test_a_bad_row_is_reported_by_file_and_line_and_keeps_its_chart_out(tmp_path, row, problem):
     rows = [*ROWS[:2], row, *ROWS[2:]]  # line 4, inside the global chart of 2017-01-01
     store = LocalFileStore(tmp_path / "raw")
-    path = write(tmp_path / "charts.csv", rows)
+    path = write_history(tmp_path / "charts.csv", rows)
     report = import_history(path, store)
     assert not store.exists(snapshot_key(*GLOBAL_1))  # no half chart
     assert [store.exists(snapshot_key(*key)) for key in KEYS[1:]] == [True] * 3  # the others are stored
@@ -152,12 +143,12 @@ def test_a_bad_row_is_reported_by_file_and_line_and_keeps_its_chart_out(tmp_path
 
 def test_unsorted_rows_give_the_same_charts_as_sorted_ones(tmp_path):
     sorted_store, shuffled_store = LocalFileStore(tmp_path / "sorted"), LocalFileStore(tmp_path / "shuffled")
-    import_history(write(tmp_path / "sorted.csv", ROWS), sorted_store)
+    import_history(write_history(tmp_path / "sorted.csv", ROWS), sorted_store)
     shuffled = ROWS[:]
     random.Random(7).shuffle(shuffled)
     # A window of one row: every chart is stored as soon as another chart's row comes, so nearly
     # every later row of it takes the spill-and-merge path.
-    report = import_history(write(tmp_path / "shuffled.csv", shuffled), shuffled_store, window_rows=1)
+    report = import_history(write_history(tmp_path / "shuffled.csv", shuffled), shuffled_store, window_rows=1)
     assert report.late_rows > 0
     assert report.charts_stored == 4 and report.entries_stored == 8
     assert stored(tmp_path / "shuffled") == stored(tmp_path / "sorted")
@@ -168,7 +159,7 @@ def test_unsorted_rows_give_the_same_charts_as_sorted_ones(tmp_path):
 def test_a_bad_row_that_comes_after_its_chart_was_stored_removes_the_chart(tmp_path):
     late = f"Late,1,2017-01-01,X,{URL}0aaaaaaaaaaaaaaaaaaaaa,Global,top200,NEW_ENTRY,1"  # rank 1 again
     store = LocalFileStore(tmp_path / "raw")
-    report = import_history(write(tmp_path / "charts.csv", [*ROWS, late]), store, window_rows=1)
+    report = import_history(write_history(tmp_path / "charts.csv", [*ROWS, late]), store, window_rows=1)
     assert not store.exists(snapshot_key(*GLOBAL_1))
     assert report.charts_rejected == ["regional-global-daily/2017-01-01"]
     assert report.charts_stored == 3 and report.entries_stored == 5
@@ -178,7 +169,7 @@ def test_a_bad_row_that_comes_after_its_chart_was_stored_removes_the_chart(tmp_p
 def test_rows_of_a_chart_a_little_out_of_place_join_it_without_spilling(tmp_path):
     rows = [ROWS[0], ROWS[5], ROWS[1], ROWS[6], ROWS[2]]  # two charts interleaved, ranks in order
     store = LocalFileStore(tmp_path / "raw")
-    report = import_history(write(tmp_path / "charts.csv", rows), store)
+    report = import_history(write_history(tmp_path / "charts.csv", rows), store)
     assert report.late_rows == 0 and report.charts_stored == 2
     assert [e["chartEntryData"]["currentRank"] for e in payload(store, GLOBAL_1)["entries"]] == [1, 2, 3]
 
@@ -203,13 +194,13 @@ def test_a_file_that_is_not_a_history_is_refused_whole(tmp_path, text, problem):
 
 def test_the_command_line_stores_reports_and_shows_progress(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("SPOTIFY_CHARTS_DATA_DIR", str(tmp_path / "data"))
-    assert cli.main([str(write(tmp_path / "charts.csv.gz", ROWS, compress=True))]) == 0
+    assert cli.main([str(write_history(tmp_path / "charts.csv.gz", ROWS, compress=True))]) == 0
     out, err = capsys.readouterr()
     assert "4 charts stored (8 entries, 2 regions, 2017-01-01 .. 2017-01-02)" in out
     assert "--partition-range 2017-01-01...2017-01-02" in out and "SPOTIFY_CHARTS_REGIONS=ee,global" in out
     assert "100.0%" in err and "rows/s" in err
     assert len(stored(tmp_path / "data")) == 4
-    bad = write(tmp_path / "bad.csv", [*ROWS, f"X,x,2017-01-02,X,{URL}0a,Global,top200,NEW_ENTRY,1"])
+    bad = write_history(tmp_path / "bad.csv", [*ROWS, f"X,x,2017-01-02,X,{URL}0a,Global,top200,NEW_ENTRY,1"])
     assert cli.main(["--quiet", str(bad)]) == 1
     assert f"{bad}, line 14: rank 'x' is not a number" in capsys.readouterr().out
     assert cli.main([str(tmp_path / "missing.csv")]) == 2
@@ -218,7 +209,7 @@ def test_the_command_line_stores_reports_and_shows_progress(tmp_path, monkeypatc
 def test_a_chart_with_a_rank_missing_is_left_out_and_reported(tmp_path):
     rows = [r for r in ROWS if ",2,2017-01-01," not in r or "Estonia" in r]  # global 2017-01-01 loses rank 2
     store = LocalFileStore(tmp_path / "raw")
-    report = import_history(write(tmp_path / "charts.csv", rows), store)
+    report = import_history(write_history(tmp_path / "charts.csv", rows), store)
     assert not store.exists(snapshot_key(*GLOBAL_1))
     assert report.charts_rejected == ["regional-global-daily/2017-01-01"] and report.charts_stored == 3
     assert report.bad_rows[0].line == 2 and "ranks are not exactly 1..2" in report.bad_rows[0].problem

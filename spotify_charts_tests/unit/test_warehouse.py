@@ -16,7 +16,7 @@ from spotify_charts.storage import snapshot_key
 from spotify_charts.storage.local import LocalFileStore
 from spotify_charts.warehouses import duckdb as duckdb_warehouse
 from spotify_charts.warehouses.duckdb import DuckDBWarehouse
-from spotify_charts_tests.support.helpers import gz
+from spotify_charts_tests.support.helpers import fail_while_producing_batches, gz
 
 ALIASES = ["regional-global-daily", "regional-ee-daily"]
 DATES = [dt.date(2025, 3, 1) + dt.timedelta(days=i) for i in range(4)]
@@ -88,29 +88,15 @@ def test_failure_inside_the_transaction_rolls_back(loaded):
 def test_failure_while_producing_batches_rolls_back(loaded):
     store, warehouse = loaded
     before = rows(warehouse.path)
-    first = parse_snapshots(read_snapshots(store, [("regional-ee-daily", DATES[0])], "sample"))
-
-    def batches():
-        yield first
-        raise RuntimeError("parser died")
-
-    with pytest.raises(RuntimeError, match="parser died"):
-        warehouse.replace_charts(ALIASES, DATES[0], DATES[-1], batches())
+    fail_while_producing_batches(store, warehouse, ALIASES, DATES)
     assert rows(warehouse.path) == before
 
 
 def test_a_failed_loads_incoming_rows_never_reach_staging_and_the_next_load_clears_them(loaded):
     store, warehouse = loaded
     before = rows(warehouse.path)
-    first = parse_snapshots(read_snapshots(store, [("regional-ee-daily", DATES[0])], "sample"))
-
-    def batches():  # more than a DuckDB row group, so some rows are appended before the failure
-        for _ in range(2_500):  # 50 entries each
-            yield first
-        raise RuntimeError("parser died")
-
-    with pytest.raises(RuntimeError, match="parser died"):
-        warehouse.replace_charts(ALIASES, DATES[0], DATES[-1], batches())
+    # More than a DuckDB row group (2,500 batches of 50 entries), so some rows are appended before the failure.
+    fail_while_producing_batches(store, warehouse, ALIASES, DATES, good=2_500)
     assert rows(warehouse.path) == before
     load_staging(store, warehouse, ALIASES, DATES, "sample")
     assert rows(warehouse.path) == before
