@@ -179,3 +179,40 @@ def test_dbt_connections_get_the_pipelines_duckdb_bounds(tmp_path):
     with warehouse.connect() as con:  # what the pipeline's own connection reports
         own = con.execute("select current_setting('memory_limit'), current_setting('threads')").fetchone()
     assert previews == [[{"memory_limit": own[0], "threads": own[1], "temp_directory": str(tmp_path / "t")}]]
+
+
+def test_dbt_keeps_working_after_a_query_spills_to_disk(tmp_path):
+    """At full scale dbt's queries spill to the temp folder. A model that spills, then a model and a
+    test after it (each on a new dbt cursor), all pass with the project's profile. (Given as
+    `settings`, dbt-duckdb SET temp_directory on every cursor, and DuckDB refuses that once a query
+    has spilled: every later node of the build failed.)"""
+    from spotify_charts.warehouses.base import dbt_arguments
+    from spotify_charts.warehouses.duckdb import DuckDBWarehouse
+
+    project = tmp_path / "project"
+    (project / "models").mkdir(parents=True)
+    (project / "dbt_project.yml").write_text(
+        "name: spill_check\nversion: '1.0.0'\nconfig-version: 2\nprofile: spotify_charts\n"
+        "models:\n  spill_check:\n    +materialized: table\n"
+    )
+    # A sort of ~100 MB of rows: far more than the 16 MB allowed below, so it must spill.
+    (project / "models" / "spilled.sql").write_text(
+        "select count(*) as n from (select hash(i) as h, i::varchar as s from range(1500000) t(i) order by s)"
+    )
+    (project / "models" / "after_the_spill.sql").write_text("select n from {{ ref('spilled') }}")
+    (project / "models" / "schema.yml").write_text(
+        "models:\n  - name: after_the_spill\n    columns:\n      - name: n\n"
+        "        data_tests: [not_null, accepted_values: {arguments: {values: [1500000]}}]\n"
+    )
+    spill = tmp_path / "spill"
+    warehouse = DuckDBWarehouse(tmp_path / "w.duckdb", memory_limit="16MB", threads=1, temp_directory=spill)
+    warehouse.connect().close()
+    built = dbt(
+        ["build", "--project-dir", str(project), "--profiles-dir", str(REPO / "dbt"), *dbt_arguments(warehouse)],
+        {},
+        tmp_path,
+    )
+    assert built.returncode == 0, built.stdout[-3000:]
+    assert "PASS=4 " in built.stdout and "ERROR=0" in built.stdout
+    with warehouse.connect() as con:
+        assert con.execute("select n from main.after_the_spill").fetchall() == [(1_500_000,)]
