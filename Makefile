@@ -57,9 +57,10 @@ demo: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 	$(PY) -m spotify_charts.cli.demo demo $(if $(START),--start $(START)) $(if $(END),--end $(END))
 
 # dg commands: `dg check defs` (load and validate the code location, as a deployment would),
-# `dg dev`, and `dg launch` (in the demo: one run for the whole partition range). dg has no
-# command yet for what stays on `dagster`: preparing the dbt manifest (dagster-dbt's own CLI),
-# starting a sensor, a daemon-run backfill and the instance's pools (README, "Operating it").
+# `dg dev`, and `dg launch` (in the demo: one run for the whole partition range, then one for the
+# assets made from all of history). dg has no command yet for what stays on `dagster`: preparing
+# the dbt manifest (dagster-dbt's own CLI), starting a sensor, a daemon-run backfill and the
+# instance's pools (README, "Operating it").
 test: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/dg check defs
 	$(PY) -m pytest -q --durations=25 -n 2 --dist loadgroup

@@ -112,6 +112,23 @@ def _run_to_the_end(command: list[str], env: dict[str, str]) -> int:
             _release_dead_runs()
 
 
+def _runs(first: dt.date, last: dt.date) -> list[list[str]]:
+    """The demo's two `dg launch` commands: every date-partitioned asset for the window as one run,
+    then the assets made from all of history (dimensions, analytics marts, dashboard) as a second.
+
+    One run of both would plan each of the second group's ~130 checks once per date of the window
+    (Dagster 1.13 records a planned check row per partition of the run, even for an unpartitioned
+    asset's check: 58,000 rows and ~15 s for a year); a daily backfill from the UI splits them the
+    same way, by partitions definition."""
+    launch = [str(Path(sysconfig.get_path("scripts")) / "dg"), "launch", "-m", "spotify_charts.definitions"]
+    # The steps run one after another anyway; in one process they skip ~5 s of start-up each.
+    in_process = ["--config-json", '{"execution": {"config": {"in_process": {}}}}']
+    return [
+        [*launch, "--assets", "partitions:time", "--partition-range", f"{first}...{last}", *in_process],
+        [*launch, "--assets", "partitions:none", *in_process],
+    ]
+
+
 def demo(start: str | None, end: str | None) -> int:
     try:
         settings.load()
@@ -119,29 +136,17 @@ def demo(start: str | None, end: str | None) -> int:
     except (DateRangeError, settings.SettingError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"Materialising every asset for {first} .. {last} as one run", flush=True)
+    print(f"Materialising every asset for {first} .. {last}", flush=True)
     _release_dead_runs()  # a run killed earlier must not hold the warehouse
-    command = [
-        str(Path(sysconfig.get_path("scripts")) / "dg"),
-        "launch",
-        "-m",
-        "spotify_charts.definitions",
-        "--assets",
-        "*",
-        "--partition-range",
-        f"{first}...{last}",
-        # The steps run one after another anyway; in one process they skip ~5 s of start-up each.
-        "--config-json",
-        '{"execution": {"config": {"in_process": {}}}}',
-    ]
     # With SQLite instance storage Dagster otherwise records a "planned" event per asset and per
     # partition before the run starts (2,555 for a year of 7 partitioned assets, ~25 ms each here):
     # minutes. One event per asset with the whole range instead; the run's own events are the same.
     env = {**os.environ, "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true"}
-    returncode = _run_to_the_end(command, env)
-    if returncode:
-        print("error: the run failed; see the log above", file=sys.stderr)
-        return returncode
+    for run in _runs(first, last):
+        returncode = _run_to_the_end(run, env)
+        if returncode:
+            print("error: the run failed; see the log above", file=sys.stderr)
+            return returncode
     print(_report(*_targets()))
     return 0
 

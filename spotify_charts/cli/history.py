@@ -66,10 +66,10 @@ def next_step(report: ImportReport) -> str:
     return (
         f"Next, load {report.first_date} .. {report.last_date} into staging with {settings.REGIONS.name}={regions}\n"
         f"(README, Bringing in years of history): in the Dagster UI, materialise the staging assets and "
-        f"everything downstream for that partition range as one run, or\n"
-        f"  dagster asset materialize -m spotify_charts.definitions --select "
-        f"'reference/regions,staging/chart_entries*,staging/chart_entry_artists*' "
-        f"--partition-range {report.first_date}...{report.last_date}"
+        f"everything downstream for that partition range (single run), or\n"
+        f"  dg launch -m spotify_charts.definitions --assets 'partitions:time and not key:raw_chart_snapshots' "
+        f"--partition-range {report.first_date}...{report.last_date}\n"
+        f"  dg launch -m spotify_charts.definitions --assets 'partitions:none'"
     )
 
 
