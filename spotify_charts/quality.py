@@ -39,14 +39,31 @@ def _scope(charts: Sequence[str], start: dt.date, end: dt.date) -> list:
     return [start, end, list(charts)]
 
 
-def _result(name: str, description: str, rows: list[dict]) -> RuleResult:
-    examples = [{k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in r.items()} for r in rows[:EXAMPLES]]
-    return RuleResult(name, description, len(rows), examples)
+def _result(name: str, description: str, rows: list[dict], offending: int | None = None) -> RuleResult:
+    examples = [
+        {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in r.items() if k != "offending"}
+        for r in rows[:EXAMPLES]
+    ]
+    return RuleResult(name, description, len(rows) if offending is None else offending, examples)
+
+
+def _offending(query: Query, name: str, description: str, rows_sql: str, order: str, params: list) -> RuleResult:
+    """How many rows `rows_sql` finds, counted in the warehouse, and the first few by `order` as
+    examples: a run whose every row breaks a rule (years of a faulty source) fetches no more than a
+    clean one (fetching every offending row took 15 GB at 26 million entries)."""
+    rows = query(
+        f"select *, count(*) over () as offending from ({rows_sql}) as found order by {order} limit {EXAMPLES}",
+        params,
+    )
+    return _result(name, description, rows, rows[0]["offending"] if rows else 0)
 
 
 def streams_non_increasing(query: Query, charts: Sequence[str], start: dt.date, end: dt.date) -> RuleResult:
     """Streams never increase going down the chart (warns)."""
-    rows = query(
+    return _offending(
+        query,
+        "streams_non_increasing",
+        "entries with fewer streams than the entry ranked below",
         f"""
         select chart_id, chart_date, rank, streams, next_streams
         from (
@@ -55,16 +72,18 @@ def streams_non_increasing(query: Query, charts: Sequence[str], start: dt.date, 
             from staging.chart_entries where {_SCOPE}
         ) as ranked
         where next_streams > streams
-        order by chart_id, chart_date, rank, streams desc
         """,
+        "chart_id, chart_date, rank, streams desc",
         _scope(charts, start, end),
     )
-    return _result("streams_non_increasing", "entries with fewer streams than the entry ranked below", rows)
 
 
 def history_consistent(query: Query, charts: Sequence[str], start: dt.date, end: dt.date) -> RuleResult:
     """previous_rank agrees with the previous day's chart, where that day is loaded (warns)."""
-    rows = query(
+    return _offending(
+        query,
+        "history_consistent",
+        "entries whose previous_rank disagrees with the day before",
         f"""
         with today as (
             select chart_id, chart_date, rank, track_id, previous_rank
@@ -84,11 +103,10 @@ def history_consistent(query: Query, charts: Sequence[str], start: dt.date, end:
             on before.chart_id = today.chart_id and before.chart_date = today.chart_date - 1
             and before.track_id = today.track_id
         where coalesce(today.previous_rank, -1) <> coalesce(before.rank, -1)
-        order by today.chart_id, today.chart_date, today.rank, today.track_id
         """,
+        "chart_id, chart_date, rank, track_id",
         [*_scope(charts, start, end), *_scope(charts, start - dt.timedelta(days=1), end - dt.timedelta(days=1))],
     )
-    return _result("history_consistent", "entries whose previous_rank disagrees with the day before", rows)
 
 
 def chart_size_as_expected(query: Query, charts: Sequence[str], start: dt.date, end: dt.date) -> RuleResult:

@@ -81,6 +81,37 @@ def test_every_rule_fails_on_a_crafted_bad_partition(warehouse, rule, damage, of
     assert {e["chart_date"] for e in result.examples} == {"2025-06-03"}
 
 
+@pytest.mark.parametrize(
+    ("rule", "damage", "offending"),
+    [
+        # every entry but the top one of each chart-day: 4 days of the global top 200 and Estonia's 50
+        (quality.streams_non_increasing, "update staging.chart_entries set streams = rank", 4 * (199 + 49)),
+        # every entry of the 3 days whose day before is loaded
+        (quality.history_consistent, "update staging.chart_entries set previous_rank = 999", 3 * (200 + 50)),
+    ],
+    ids=lambda v: v.__name__ if callable(v) else None,
+)
+def test_a_partition_where_every_row_breaks_a_rule_is_counted_in_the_warehouse(warehouse, rule, damage, offending):
+    """The count comes from the warehouse and only the examples are fetched: at 26 million entries
+    fetching every offending row took the staging step to 15 GB."""
+    execute(warehouse, damage)
+    fetched = []
+
+    def query(sql, params):
+        rows = warehouse.query(sql, params)
+        fetched.append(len(rows))
+        return rows
+
+    result = rule(query, ALIASES, DATES[0], DATES[-1])
+    assert result.offending == offending and len(result.examples) == quality.EXAMPLES
+    assert fetched == [quality.EXAMPLES]
+    # the first few in the rule's order: Estonia's top 5 on the first day the rule can judge
+    first_day = "2025-06-02" if rule is quality.history_consistent else "2025-06-01"
+    assert [(e["chart_id"], e["chart_date"], e["rank"]) for e in result.examples] == [
+        ("regional-ee-daily", first_day, rank) for rank in range(1, 6)
+    ]
+
+
 def test_rules_only_look_at_the_runs_charts_and_dates(warehouse):
     execute(warehouse, f"delete from staging.chart_entries where {WHERE} and rank = 17")
     other_dates = quality.chart_size_as_expected(warehouse.query, ALIASES, DATES[0], DATES[1])
