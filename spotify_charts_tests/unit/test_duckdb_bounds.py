@@ -54,11 +54,11 @@ def test_the_warehouse_from_settings_bounds_every_connection(tmp_path):
     )
 
 
-def test_the_default_limit_is_2gb_and_threads_are_duckdbs_own(tmp_path):
+def test_the_default_limit_is_1_5gb_and_threads_are_duckdbs_own(tmp_path):
     warehouse = warehouses.from_settings(settings.load({"SPOTIFY_CHARTS_DATA_DIR": str(tmp_path)}))
     warehouse.connect().close()  # query() answers nothing before the file exists
     (row,) = warehouse.query(SHOW)
-    assert row["memory_limit"] == duckdb_shows("2GB")
+    assert row["memory_limit"] == duckdb_shows("1.5GB")
     with duckdb.connect() as plain:
         assert row["threads"] == plain.execute("select current_setting('threads')").fetchone()[0]
 
