@@ -80,6 +80,7 @@ def streams_non_increasing(query: Query, charts: Sequence[str], start: dt.date, 
 
 def history_consistent(query: Query, charts: Sequence[str], start: dt.date, end: dt.date) -> RuleResult:
     """previous_rank agrees with the previous day's chart, where that day is loaded (warns)."""
+    day_before = _scope(charts, start - dt.timedelta(days=1), end - dt.timedelta(days=1))
     return _offending(
         query,
         "history_consistent",
@@ -105,7 +106,7 @@ def history_consistent(query: Query, charts: Sequence[str], start: dt.date, end:
         where coalesce(today.previous_rank, -1) <> coalesce(before.rank, -1)
         """,
         "chart_id, chart_date, rank, track_id",
-        [*_scope(charts, start, end), *_scope(charts, start - dt.timedelta(days=1), end - dt.timedelta(days=1))],
+        [*_scope(charts, start, end), *day_before],
     )
 
 
