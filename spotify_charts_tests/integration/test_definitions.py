@@ -191,7 +191,7 @@ def test_the_store_and_warehouse_are_chosen_when_a_step_starts(tmp_path, monkeyp
         assert isinstance(local.file_store.get_store(), LocalFileStore)
         warehouse = local.warehouse.get_warehouse()
         assert isinstance(warehouse, DuckDBWarehouse) and warehouse.path == tmp_path / "data" / "warehouse.duckdb"
-        assert warehouse.temp_directory == tmp_path / "data" / "duckdb_temp" and warehouse.memory_limit == "2GB"
+        assert warehouse.temp_directory == tmp_path / "data" / "duckdb_temp" and warehouse.memory_limit == "1.5GB"
     # a later step reads the settings again: the resources were built before they changed
     resources = build_resources()
     monkeypatch.setenv("SPOTIFY_CHARTS_S3_BUCKET", "charts")
