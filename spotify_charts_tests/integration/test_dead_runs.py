@@ -160,7 +160,12 @@ def test_ctrl_c_ends_the_run_and_frees_the_slot(moment, home, env, tmp_path):
     output = finish(interrupted, log, 120)
     assert interrupted.returncode != 0
     (record,) = instance.get_run_records()
-    assert record.dagster_run.status in (dg.DagsterRunStatus.CANCELED, dg.DagsterRunStatus.FAILURE), output[-3000:]
+    # Ended, not left STARTED. Usually CANCELED or FAILURE. Seen once in CI: the SIGINT reached the
+    # demo and Dagster's helper processes, but Dagster (which records a SIGINT outside step code as
+    # a flag) did not act on it, and the run finished its steps within the demo's grace: SUCCESS.
+    ended = (dg.DagsterRunStatus.CANCELED, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.SUCCESS)
+    assert record.dagster_run.status in ended, output[-3000:]
+    assert "interrupted: ending the run" in output
     info = storage.get_concurrency_info(WAREHOUSE_POOL)
     assert info.claimed_slots == [] and info.pending_steps == []
 
