@@ -23,6 +23,12 @@ from spotify_charts.sources.history import WINDOW_ROWS, HistoryImportError, Impo
 from spotify_charts.storage import FileStore
 from spotify_charts.storage.local import LocalFileStore
 
+# The two `dg launch` selections that load imported history (README, "Bringing in years of
+# history"): staging and the partitioned dbt models over the imported range (raw is already
+# stored), then the assets made from all of history (the regions seed, dimensions, marts, dashboard).
+PARTITIONED_SELECTION = "partitions:time and not key:raw_chart_snapshots"
+HISTORY_WIDE_SELECTION = "partitions:none"
+
 
 def store_from_settings() -> FileStore:
     """The raw store the pipeline uses: the S3 bucket when one is set, else the data folder."""
@@ -67,9 +73,9 @@ def next_step(report: ImportReport) -> str:
         f"Next, load {report.first_date} .. {report.last_date} into staging with {settings.REGIONS.name}={regions}\n"
         f"(README, Bringing in years of history): in the Dagster UI, materialise the staging assets and "
         f"everything downstream for that partition range (single run), or\n"
-        f"  dg launch -m spotify_charts.definitions --assets 'partitions:time and not key:raw_chart_snapshots' "
+        f"  dg launch -m spotify_charts.definitions --assets '{PARTITIONED_SELECTION}' "
         f"--partition-range {report.first_date}...{report.last_date}\n"
-        f"  dg launch -m spotify_charts.definitions --assets 'partitions:none'"
+        f"  dg launch -m spotify_charts.definitions --assets '{HISTORY_WIDE_SELECTION}'"
     )
 
 
