@@ -7,8 +7,8 @@ from spotify_charts.defs.assets.dbt import analytics_dbt_models, daily_dbt_model
 from spotify_charts.defs.assets.raw import raw_chart_snapshots
 from spotify_charts.defs.assets.staging import latest_chart_date_is_recent, staging_chart_tables
 from spotify_charts.defs.automation.history import import_history_job
-from spotify_charts.defs.automation.jobs import all_assets_job, ingest_job
-from spotify_charts.defs.automation.schedules import daily_charts_schedule
+from spotify_charts.defs.automation.jobs import all_assets_job, full_rebuild_job, ingest_job
+from spotify_charts.defs.automation.schedules import daily_charts_schedule, weekly_full_rebuild_schedule
 from spotify_charts.defs.automation.sensors import (
     automation_conditions,
     csv_exports,
@@ -21,8 +21,8 @@ from spotify_charts.defs.resources import build_resources
 defs = dg.Definitions(
     assets=[raw_chart_snapshots, staging_chart_tables, daily_dbt_models, analytics_dbt_models, dashboard_page],
     asset_checks=[latest_chart_date_is_recent],
-    jobs=[ingest_job, all_assets_job, import_history_job],
-    schedules=[daily_charts_schedule],
+    jobs=[ingest_job, all_assets_job, import_history_job, full_rebuild_job],
+    schedules=[daily_charts_schedule, weekly_full_rebuild_schedule],
     sensors=[new_chart_dates, csv_exports, automation_conditions, log_run_failures, dead_runs],
     resources=build_resources(),
 )

@@ -98,6 +98,26 @@ def test_duckdb_and_postgres_build_the_same_contract_tables(staging_duckdb, post
     for name in CONTRACT_TABLES:
         assert on_duckdb[name], f"{name} is empty"
         assert on_postgres[name] == on_duckdb[name], name
+
+    # A date loaded again (same rows, new load time), then a build: on Postgres too, the analytics
+    # recompute that date's songs in place (DELETE ... USING, then insert) to the same tables.
+    reloaded = DATES[10].isoformat()
+    with connect(postgres) as con, con.cursor() as cur:
+        cur.execute("update staging.chart_entries set loaded_at = now() where chart_date = %s", (reloaded,))
+    dates = f'{{"min_date": "{reloaded}", "max_date": "{reloaded}"}}'
+    built = dbt(["build", "--vars", dates], postgres.dbt_env(), tmp_path / "postgres-again")
+    assert built.returncode == 0, built.stdout[-3000:]
+    with connect(postgres) as con, con.cursor() as cur:
+
+        def fetch(sql):
+            cur.execute(sql)
+            return cur.fetchall()
+
+        assert fetch(
+            "select chart_id, cast(chart_date as varchar) from intermediate.int_analytics__chart_dates where is_changed"
+        ) == [(alias, reloaded) for alias in sorted(ALIASES)]
+        assert fetch("select count(*) from intermediate.int_analytics__changed_songs") == [(0,)]
+        assert contract_rows(fetch) == on_duckdb
     assert {row[0] for row in on_duckdb["song_longevity"]} == set(ALIASES)
     assert len(on_duckdb["new_songs_by_month"]) == 2 * 2  # February and March, for both charts
 
@@ -136,7 +156,7 @@ def test_redshift_sql_compiles_and_parses_as_redshift(tmp_path):
     assert compiled.returncode == 0, compiled.stdout[-3000:]
     files = list((tmp_path / "target" / "compiled").rglob("*.sql"))
     models = {p.stem: p.read_text() for p in files if p.parent.suffix != ".yml"}  # data tests sit in *.yml/
-    assert len(models) == 23 and len(files) > 150
+    assert len(models) == 33 and len(files) > 150
     for path in files:  # models and data tests alike
         statements = sqlglot.parse(path.read_text(), read="redshift", error_level=ErrorLevel.RAISE)
         assert statements and all(s is not None for s in statements), path.name
@@ -144,6 +164,33 @@ def test_redshift_sql_compiles_and_parses_as_redshift(tmp_path):
     assert "extract(dow from" in models["release_day_performance"] and "isodow" not in models["release_day_performance"]
     assert "listagg(" in models["dim_tracks"] and "within group (order by credit_key)" in models["dim_tracks"]
     assert "datediff(" in models["int_chart_song_days"]
+    # The incremental analytics compile as a daily build runs them (compile assumes a saved state).
+    assert "where is_changed" in models["int_chart_song_days"]
+    assert "int_analytics__state_dates" in models["int_chart_dates__loaded"]
+    assert "int_analytics__state_tracks" in models["int_analytics__chart_dates"]
+    assert "int_tracks__changed" in models["int_tracks__latest_entry"]
+    assert "int_analytics__changed_song_days" in models["int_chart_songs"]
+
+
+def test_the_incremental_models_delete_statement_parses_as_redshift(tmp_path):
+    """The pre-hook an incremental analytics model runs before it inserts what changed (hooks are
+    not in compiled files): rendered for Redshift, it is one DELETE ... USING that sqlglot parses."""
+    hook = (
+        "-- depends_on: {{ ref('int_analytics__chart_dates') }}\n"
+        "{{ delete_changed('int_analytics__chart_dates', ['chart_id', 'chart_date'], 'is_changed') }}"
+    )
+    compiled = dbt(
+        ["compile", "--no-introspect", "--no-populate-cache", "--quiet", "--inline", hook],
+        {"SPOTIFY_CHARTS_WAREHOUSE": "redshift"},
+        tmp_path,
+    )
+    assert compiled.returncode == 0, compiled.stdout[-3000:]
+    (delete,) = sqlglot.parse(compiled.stdout, read="redshift", error_level=ErrorLevel.RAISE)
+    assert isinstance(delete, sqlglot.exp.Delete)
+    sql = delete.sql(dialect="redshift")
+    assert 'USING "spotify_charts"."intermediate"."int_analytics__chart_dates"' in sql
+    assert "inline_query.chart_date = int_analytics__chart_dates.chart_date" in sql
+    assert sql.endswith("AND int_analytics__chart_dates.is_changed")
 
 
 def test_dbt_connections_get_the_pipelines_duckdb_bounds(tmp_path):

@@ -28,7 +28,9 @@ DAILY_ASSETS = [
 CONTRACT_TABLES = [f"marts/{name}" for name in DASHBOARD_TABLES]  # the one list, dashboard/data.py
 # the dbt group "core": the facts, and the dimensions with the helper models they stand on
 CORE_ASSETS = [
+    "intermediate/int_chart_dates__loaded",
     "intermediate/int_track_credits",
+    "intermediate/int_tracks__changed",
     "intermediate/int_tracks__latest_entry",
     "marts/bridge_song_artists",
     "marts/dim_artists",
@@ -39,12 +41,25 @@ CORE_ASSETS = [
     "marts/fct_chart_entry_artists",
     "reference/regions",
 ]
+# the dbt group "analytics": the contract tables, the per-song models they stand on, and the
+# models that keep those incremental (what changed since the last build, and its saved state)
+ANALYTICS_HELPERS = [
+    "intermediate/int_analytics__changed_song_days",
+    "intermediate/int_analytics__changed_songs",
+    "intermediate/int_analytics__chart_dates",
+    "intermediate/int_analytics__state_dates",
+    "intermediate/int_analytics__state_tracks",
+    "intermediate/int_chart_song_days",
+    "intermediate/int_chart_song_debut_days",
+    "intermediate/int_chart_song_debuts",
+    "intermediate/int_chart_song_months",
+    "intermediate/int_chart_song_runs",
+    "intermediate/int_chart_songs",
+]
 ANALYTICS_ASSETS = sorted(
     [
         *CONTRACT_TABLES,
-        "intermediate/int_chart_song_days",
-        "intermediate/int_chart_song_debuts",
-        "intermediate/int_chart_song_runs",
+        *ANALYTICS_HELPERS,
         *(name for name in CORE_ASSETS if not name.startswith("marts/fct_")),
         "dashboard",
     ]
@@ -73,10 +88,7 @@ def test_asset_graph_snapshot():
     layers = ["raw", "staging", "core", "analytics", "dashboard"]
     groups = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
     assert {name for name, group in groups.items() if group == "core"} == set(CORE_ASSETS)
-    assert {name for name, group in groups.items() if group == "analytics"} == {
-        *CONTRACT_TABLES, "intermediate/int_chart_song_days", "intermediate/int_chart_song_debuts",
-        "intermediate/int_chart_song_runs",
-    }  # fmt: skip
+    assert {name for name, group in groups.items() if group == "analytics"} == {*CONTRACT_TABLES, *ANALYTICS_HELPERS}
     assert {groups["raw_chart_snapshots"], groups["staging/chart_entries"], groups["dashboard"]} == {
         "raw", "staging", "dashboard"
     }  # fmt: skip
@@ -99,7 +111,7 @@ def test_asset_graph_snapshot():
         ("staging/chart_entries", "chart_size_as_expected"),
         ("staging/chart_entries", "latest_chart_date_is_recent"),
     }
-    assert ours <= checks and len(checks - ours) == 153
+    assert ours <= checks and len(checks - ours) == 162
     from spotify_charts.defs.assets.staging import staging_chart_tables
 
     blocking = {spec.name for spec in staging_chart_tables.check_specs if spec.blocking}
@@ -136,7 +148,11 @@ def test_schedules_and_sensors():
     # automation, failure alerts and CSV imports (idle until SPOTIFY_CHARTS_CSV_DIR is set) are on
     # from the start
     schedules = {s.name: (s.cron_schedule, s.execution_timezone, s.default_status) for s in defs.schedules}
-    assert schedules == {"daily_charts_schedule": ("0 23 * * *", "UTC", dg.DefaultScheduleStatus.STOPPED)}
+    assert schedules == {
+        "daily_charts_schedule": ("0 23 * * *", "UTC", dg.DefaultScheduleStatus.STOPPED),
+        # the incremental marts' safety net is on from the start
+        "weekly_full_rebuild_schedule": ("0 4 * * 0", "UTC", dg.DefaultScheduleStatus.RUNNING),
+    }
     sensors = {s.name: s.default_status for s in defs.sensors}
     assert sensors == {
         "new_chart_dates": dg.DefaultSensorStatus.STOPPED,
@@ -145,7 +161,11 @@ def test_schedules_and_sensors():
         "log_run_failures": dg.DefaultSensorStatus.RUNNING,
         "dead_runs": dg.DefaultSensorStatus.RUNNING,
     }
-    assert sorted(j.name for j in defs.jobs) == ["all_assets_job", "import_history_job", "ingest_chart_dates"]
+    assert sorted(j.name for j in defs.jobs) == [
+        "all_assets_job", "full_analytics_rebuild", "import_history_job", "ingest_chart_dates"
+    ]  # fmt: skip
+    rebuild = defs.resolve_job_def("full_analytics_rebuild")
+    assert {k.to_user_string() for k in rebuild.asset_layer.executable_asset_keys} == {*ANALYTICS_ASSETS}
 
 
 def test_the_dashboard_is_requested_when_a_mart_changes():

@@ -57,6 +57,26 @@ def test_range_twice_gives_identical_rows(pipeline_resources, pipeline_env):
     assert checks and all(e.event_specific_data.passed for e in checks)
 
 
+def test_the_weekly_full_rebuild_repairs_what_incremental_builds_keep(pipeline_resources, pipeline_env):
+    """The incremental analytics keep the per-song rows of dates that did not change, even wrong
+    ones; the weekly full rebuild's job builds them again from all history."""
+    import duckdb
+
+    from spotify_charts.defs.assets.dbt import analytics_dbt_models
+    from spotify_charts.defs.automation.jobs import full_rebuild_job
+
+    db = pipeline_env["SPOTIFY_CHARTS_DUCKDB_PATH"]
+    assert materialize(pipeline_resources, tags=RANGE, selection=dg.AssetSelection.all()).success
+    top_songs = table_rows(db, TOP_SONGS)
+    with duckdb.connect(db) as con:
+        con.execute("update intermediate.int_chart_songs set total_streams = 1")
+    analytics = dg.AssetSelection.assets(analytics_dbt_models)
+    assert materialize(pipeline_resources, selection=analytics).success  # nothing changed: kept as is
+    assert table_rows(db, "select distinct total_streams from marts.top_songs") == [(1,)]
+    assert materialize(pipeline_resources, selection=analytics, run_config=full_rebuild_job.config).success
+    assert table_rows(db, TOP_SONGS) == top_songs
+
+
 STAGING = dg.AssetSelection.assets(
     dg.AssetKey(["staging", "chart_entries"]), dg.AssetKey(["staging", "chart_entry_artists"])
 )

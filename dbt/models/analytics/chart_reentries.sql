@@ -1,10 +1,11 @@
-{% set reentry_gap_days = 7 %}
+-- Re-entries (a return after more than 7 days off the chart) are counted per chart and song in
+-- int_chart_songs.
 
 with
 
-song_days as (
+chart_songs as (
 
-    select * from {{ ref('int_chart_song_days') }}
+    select * from {{ ref('int_chart_songs') }}
 
 ),
 
@@ -14,47 +15,19 @@ songs as (
 
 ),
 
-with_previous as (
-
-    select
-        chart_id,
-        song_id,
-        best_rank,
-        day_number,
-        lag(day_number)
-            over (partition by chart_id, song_id order by day_number)
-            as previous_day_number
-    from song_days
-
-),
-
-by_song as (
-
-    select
-        chart_id,
-        song_id,
-        sum(
-            case when day_number - previous_day_number > {{ reentry_gap_days }} then 1 else 0 end
-        ) as reentries,
-        min(best_rank) as peak_rank
-    from with_previous
-    group by chart_id, song_id
-
-),
-
 final as (
 
     select
-        by_song.chart_id,
-        by_song.song_id,
+        chart_songs.chart_id,
+        chart_songs.song_id,
         songs.track_name,
         songs.artist_names,
-        cast(by_song.reentries as integer) as reentries,
-        cast(by_song.peak_rank as integer) as peak_rank
-    from by_song
+        cast(chart_songs.reentries as integer) as reentries,
+        cast(chart_songs.peak_rank as integer) as peak_rank
+    from chart_songs
     inner join songs
-        on by_song.song_id = songs.song_id
-    where by_song.reentries > 0
+        on chart_songs.song_id = songs.song_id
+    where chart_songs.reentries > 0
 
 )
 

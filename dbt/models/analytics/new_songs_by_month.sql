@@ -1,18 +1,14 @@
 with
 
-song_days as (
+song_months as (
 
-    select * from {{ ref('int_chart_song_days') }}
+    select * from {{ ref('int_chart_song_months') }}
 
 ),
 
-song_months as (
+chart_songs as (
 
-    select distinct
-        chart_id,
-        song_id,
-        {{ month_start('chart_date') }} as month_start
-    from song_days
+    select * from {{ ref('int_chart_songs') }}
 
 ),
 
@@ -21,9 +17,8 @@ first_months as (
     select
         chart_id,
         song_id,
-        min(month_start) as first_month
-    from song_months
-    group by chart_id, song_id
+        {{ month_start('first_chart_date') }} as first_month
+    from chart_songs
 
 ),
 

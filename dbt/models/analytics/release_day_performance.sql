@@ -3,12 +3,6 @@
 
 with
 
-song_days as (
-
-    select * from {{ ref('int_chart_song_days') }}
-
-),
-
 songs as (
 
     select * from {{ ref('dim_songs') }}
@@ -40,6 +34,8 @@ fresh_releases as (
         debuts.song_id,
         debuts.debut_day_number,
         debuts.peak_rank,
+        debuts.days_on_chart_first_90,
+        debuts.first_week_streams,
         {{ iso_weekday('songs.release_date') }} as release_weekday
     from debuts
     inner join songs
@@ -48,36 +44,6 @@ fresh_releases as (
         songs.release_date is not null
         and debuts.debut_day_number
         - {{ day_number('songs.release_date') }} between 0 and {{ debut_window_days }}
-
-),
-
-per_song as (
-
-    select
-        fresh_releases.chart_id,
-        fresh_releases.song_id,
-        fresh_releases.release_weekday,
-        fresh_releases.peak_rank,
-        sum(case when song_days.day_number < fresh_releases.debut_day_number + 90 then 1 else 0 end)
-            as days_on_chart_first_90,
-        sum(
-            case
-                when
-                    song_days.day_number < fresh_releases.debut_day_number + 7
-                    then song_days.streams
-            end
-        )
-            as first_week_streams
-    from fresh_releases
-    inner join song_days
-        on
-            fresh_releases.chart_id = song_days.chart_id
-            and fresh_releases.song_id = song_days.song_id
-    group by
-        fresh_releases.chart_id,
-        fresh_releases.song_id,
-        fresh_releases.release_weekday,
-        fresh_releases.peak_rank
 
 ),
 
@@ -90,7 +56,7 @@ by_weekday as (
         {{ median('peak_rank') }} as median_peak_rank,
         {{ median('days_on_chart_first_90') }} as median_days_on_chart_first_90,
         {{ median('first_week_streams') }} as median_first_week_streams
-    from per_song
+    from fresh_releases
     group by chart_id, release_weekday
 
 ),

@@ -2,9 +2,9 @@
 
 with
 
-song_days as (
+debut_days as (
 
-    select * from {{ ref('int_chart_song_days') }}
+    select * from {{ ref('int_chart_song_debut_days') }}
 
 ),
 
@@ -16,19 +16,17 @@ debuts as (
 
 since_debut as (
 
+    -- the songs that debuted while the chart was loaded
     select
-        song_days.chart_id,
-        song_days.day_number - debuts.debut_day_number as days_since_debut,
-        song_days.best_rank,
-        case
-            when debuts.debut_streams > 0 then 1.0 * song_days.streams / debuts.debut_streams
-        end as stream_share
-    from song_days
+        debut_days.chart_id,
+        debut_days.days_since_debut,
+        debut_days.best_rank,
+        debut_days.stream_share
+    from debut_days
     inner join debuts
         on
-            song_days.chart_id = debuts.chart_id
-            and song_days.song_id = debuts.song_id
-    where song_days.day_number - debuts.debut_day_number between 0 and {{ max_days }}
+            debut_days.chart_id = debuts.chart_id
+            and debut_days.song_id = debuts.song_id
 
 ),
 

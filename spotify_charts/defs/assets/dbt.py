@@ -11,6 +11,7 @@ from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtCliResource, dbt_assets
+from pydantic import Field
 
 from spotify_charts.defs.dbt_project import dbt_project
 from spotify_charts.defs.partitions import WAREHOUSE_POOL, chart_date_partitions, partition_dates
@@ -90,8 +91,23 @@ def daily_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, war
         )
 
 
+class AnalyticsConfig(dg.Config):
+    full_refresh: bool = Field(
+        default=False,
+        description="Rebuild every incremental analytics model from all history (dbt --full-refresh), "
+        "as the weekly full rebuild does; otherwise only what changed since the last build.",
+    )
+
+
 @dbt_assets(exclude=DAILY_SELECTION, **DBT_STEP)
-def analytics_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    """Dimensions and the contract marts that answer the dashboard's questions, from all loaded history."""
+def analytics_dbt_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, config: AnalyticsConfig
+):
+    """Dimensions and the contract marts that answer the dashboard's questions, from all loaded
+    history. The per-song models are incremental: a build recomputes the songs of the chart dates
+    that changed since the last build (README, "How the marts stay incremental")."""
+    full_refresh = ["--full-refresh"] if config.full_refresh else []
     with permanent_failures_not_retried():
-        yield from stream_then_clean(dbt.cli(["build", *CAUTIOUS, *warehouse.dbt_arguments()], context=context))
+        yield from stream_then_clean(
+            dbt.cli(["build", *CAUTIOUS, *full_refresh, *warehouse.dbt_arguments()], context=context)
+        )

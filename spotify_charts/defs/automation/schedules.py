@@ -1,6 +1,7 @@
-"""The daily safety-net schedule for yesterday's charts (ships stopped; turn it on in the UI).
+"""Schedules: the daily safety net for yesterday's charts (ships stopped; turn it on in the UI),
+and the weekly full rebuild of the incremental analytics models (ships running).
 
-The schedule's time is read when the code location loads (Dagster needs it then): the cron
+The daily schedule's time is read when the code location loads (Dagster needs it then): the cron
 setting `settings.SCHEDULE_CRON` (UTC, default 23:00, after Spotify has published the day's charts).
 """
 
@@ -9,7 +10,7 @@ import datetime as dt
 import dagster as dg
 
 from spotify_charts import settings
-from spotify_charts.defs.automation.jobs import ingest_job
+from spotify_charts.defs.automation.jobs import full_rebuild_job, ingest_job
 from spotify_charts.defs.automation.run_requests import chart_dates_request, loaded_or_in_flight
 
 
@@ -25,3 +26,15 @@ def daily_charts_schedule(context: dg.ScheduleEvaluationContext):
     if yesterday in loaded_or_in_flight(context.instance):
         return dg.SkipReason(f"{yesterday} is already loaded or being loaded")
     return chart_dates_request(yesterday, yesterday, context.instance)
+
+
+# Sunday 04:00 UTC: after Saturday's charts, away from the daily load at 23:00.
+weekly_full_rebuild_schedule = dg.ScheduleDefinition(
+    name="weekly_full_rebuild_schedule",
+    cron_schedule="0 4 * * 0",
+    job=full_rebuild_job,
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Safety net of the incremental marts: once a week every analytics model is rebuilt "
+    "from all history, so anything an incremental build could miss lasts a week at most.",
+)

@@ -3,56 +3,40 @@
 
 with
 
-song_days as (
+chart_songs as (
 
-    select * from {{ ref('int_chart_song_days') }}
+    select * from {{ ref('int_chart_songs') }}
 
 ),
 
-chart_first_days as (
+chart_days as (
 
     select
         chart_id,
-        min(day_number) as first_day_number,
-        max(day_number) as last_day_number
-    from song_days
+        min(first_day_number) as first_day_number,
+        max({{ day_number('last_chart_date') }}) as last_day_number
+    from chart_songs
     group by chart_id
-
-),
-
-by_song as (
-
-    select
-        chart_id,
-        song_id,
-        min(day_number) as debut_day_number,
-        min(chart_date) as debut_date,
-        min(best_rank) as peak_rank
-    from song_days
-    group by chart_id, song_id
 
 ),
 
 final as (
 
     select
-        by_song.chart_id,
-        by_song.song_id,
-        by_song.debut_date,
-        by_song.debut_day_number,
-        chart_first_days.last_day_number - by_song.debut_day_number as days_observed,
-        by_song.peak_rank,
-        song_days.best_rank as debut_rank,
-        song_days.streams as debut_streams
-    from by_song
-    inner join chart_first_days
-        on by_song.chart_id = chart_first_days.chart_id
-    inner join song_days
-        on
-            by_song.chart_id = song_days.chart_id
-            and by_song.song_id = song_days.song_id
-            and by_song.debut_day_number = song_days.day_number
-    where by_song.debut_day_number > chart_first_days.first_day_number
+        chart_songs.chart_id,
+        chart_songs.song_id,
+        chart_songs.first_chart_date as debut_date,
+        chart_songs.first_day_number as debut_day_number,
+        chart_days.last_day_number - chart_songs.first_day_number as days_observed,
+        chart_songs.peak_rank,
+        chart_songs.debut_rank,
+        chart_songs.debut_streams,
+        chart_songs.days_on_chart_first_90,
+        chart_songs.first_week_streams
+    from chart_songs
+    inner join chart_days
+        on chart_songs.chart_id = chart_days.chart_id
+    where chart_songs.first_day_number > chart_days.first_day_number
 
 )
 

@@ -1,13 +1,24 @@
 -- One row per run: a maximal stretch of consecutive chart dates on which a song is on a chart
 -- within a rank limit (top 10, top 50, anywhere on it). run_days counts the dates, inclusive.
+-- Incremental like int_chart_songs: the pairs that changed are computed again from all their days.
 
 {% set rank_limits = [10, 50, 200] %}
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_changed('int_analytics__changed_songs', ['chart_id', 'song_id']) }}",
+) }}
+
+-- depends_on: {{ ref('int_analytics__changed_song_days') }}
+-- depends_on: {{ ref('int_analytics__changed_songs') }}
 
 with
 
 song_days as (
 
-    select * from {{ ref('int_chart_song_days') }}
+    select * from {{ changed_song_days() }}
 
 ),
 

@@ -1,10 +1,26 @@
 -- One row per track: its most recent chart entry (any chart), which gives its current attributes.
+-- Incremental: the tracks that may have changed (int_tracks__changed) are computed again from all
+-- their entries; the others stay as they are.
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_changed('int_tracks__changed', ['track_id']) }}",
+) }}
+
+-- depends_on: {{ ref('int_tracks__changed') }}
 
 with
 
 chart_entries as (
 
     select * from {{ ref('fct_chart_entries') }}
+    {% if incremental_build() %}
+        -- noqa: disable=RF02
+        where track_id in (select track_id from {{ ref('int_tracks__changed') }})
+        -- noqa: enable=RF02
+    {% endif %}
 
 ),
 
