@@ -4,9 +4,12 @@ import gzip
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
 
 from spotify_charts.definitions import defs
+from spotify_charts.defs.assets.dbt import analytics_dbt_models
+from spotify_charts.defs.automation.jobs import full_rebuild_job
 from spotify_charts.defs.dbt_project import dbt_project
 from spotify_charts_tests.support.helpers import ENTRIES, RANGE, all_assets, materialize, table_rows
 
@@ -14,7 +17,7 @@ TOP_SONGS = "select * from marts.top_songs order by all"
 FACT = "select * exclude (loaded_at, is_new_on_chart) from marts.fct_chart_entries order by all"
 
 
-def test_range_twice_gives_identical_rows(pipeline_resources, pipeline_env):
+def test_range_twice_gives_identical_rows_and_the_weekly_rebuild_repairs_the_marts(pipeline_resources, pipeline_env):
     db = pipeline_env["SPOTIFY_CHARTS_DUCKDB_PATH"]
     first = materialize(pipeline_resources, tags=RANGE, selection=dg.AssetSelection.all())
     assert first.success
@@ -50,24 +53,8 @@ def test_range_twice_gives_identical_rows(pipeline_resources, pipeline_env):
     assert table_rows(db, FACT) == fact
     assert table_rows(db, TOP_SONGS) == top_songs
 
-    # one more day next to it: the earlier dates are untouched
-    assert materialize(pipeline_resources, partition_key="2025-06-04").success
-    assert table_rows(db, "select count(*), count(distinct chart_date) from marts.fct_chart_entries") == [(1000, 4)]
-    checks = [e for e in second.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
-    assert checks and all(e.event_specific_data.passed for e in checks)
-
-
-def test_the_weekly_full_rebuild_repairs_what_incremental_builds_keep(pipeline_resources, pipeline_env):
-    """The incremental analytics keep the per-song rows of dates that did not change, even wrong
-    ones; the weekly full rebuild's job builds them again from all history."""
-    import duckdb
-
-    from spotify_charts.defs.assets.dbt import analytics_dbt_models
-    from spotify_charts.defs.automation.jobs import full_rebuild_job
-
-    db = pipeline_env["SPOTIFY_CHARTS_DUCKDB_PATH"]
-    assert materialize(pipeline_resources, tags=RANGE, selection=dg.AssetSelection.all()).success
-    top_songs = table_rows(db, TOP_SONGS)
+    # The incremental analytics keep the per-song rows of dates that did not change, even wrong
+    # ones; the weekly full rebuild's job builds them again from all history.
     with duckdb.connect(db) as con:
         con.execute("update intermediate.int_chart_songs set total_streams = 1")
     analytics = dg.AssetSelection.assets(analytics_dbt_models)
@@ -75,6 +62,12 @@ def test_the_weekly_full_rebuild_repairs_what_incremental_builds_keep(pipeline_r
     assert table_rows(db, "select distinct total_streams from marts.top_songs") == [(1,)]
     assert materialize(pipeline_resources, selection=analytics, run_config=full_rebuild_job.config).success
     assert table_rows(db, TOP_SONGS) == top_songs
+
+    # one more day next to it: the earlier dates are untouched
+    assert materialize(pipeline_resources, partition_key="2025-06-04").success
+    assert table_rows(db, "select count(*), count(distinct chart_date) from marts.fct_chart_entries") == [(1000, 4)]
+    checks = [e for e in second.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+    assert checks and all(e.event_specific_data.passed for e in checks)
 
 
 STAGING = dg.AssetSelection.assets(
