@@ -21,47 +21,30 @@ song_days as (
 
 ),
 
-with_first_day as (
+chart_songs as (
 
-    select
-        chart_id,
-        song_id,
-        day_number,
-        best_rank,
-        streams,
-        min(day_number) over (partition by chart_id, song_id) as first_day_number
-    from song_days
-
-),
-
-first_days as (
-
-    select
-        chart_id,
-        song_id,
-        streams as first_day_streams
-    from with_first_day
-    where day_number = first_day_number
+    -- each pair's first day and its streams (up to date for the changed pairs: built before)
+    select * from {{ ref('int_chart_songs') }}
 
 ),
 
 final as (
 
     select
-        with_first_day.chart_id,
-        with_first_day.song_id,
-        with_first_day.day_number - with_first_day.first_day_number as days_since_debut,
-        with_first_day.best_rank,
+        song_days.chart_id,
+        song_days.song_id,
+        song_days.day_number - chart_songs.first_day_number as days_since_debut,
+        song_days.best_rank,
         case
-            when first_days.first_day_streams > 0
-                then 1.0 * with_first_day.streams / first_days.first_day_streams
+            when chart_songs.debut_streams > 0
+                then 1.0 * song_days.streams / chart_songs.debut_streams
         end as stream_share
-    from with_first_day
-    inner join first_days
+    from song_days
+    inner join chart_songs
         on
-            with_first_day.chart_id = first_days.chart_id
-            and with_first_day.song_id = first_days.song_id
-    where with_first_day.day_number - with_first_day.first_day_number <= {{ max_days }}
+            song_days.chart_id = chart_songs.chart_id
+            and song_days.song_id = chart_songs.song_id
+    where song_days.day_number - chart_songs.first_day_number <= {{ max_days }}
 
 )
 
