@@ -39,8 +39,12 @@
 
 {% macro changed_song_days() -%}
     {#- The rows a per-song model computes from: every chart day of the (chart, song) pairs that
-        changed, or all of int_chart_song_days on a full build. The model says
-        `-- depends_on: {{ ref('int_analytics__changed_song_days') }}` so dbt orders it. -#}
+        changed, or all of int_chart_song_days on a full build. When dbt parses the model, both
+        refs (and the pre-hook's change table) are taken, so dbt orders the model after them. -#}
+    {%- if not execute -%}
+        {%- do ref('int_analytics__changed_song_days') -%}
+        {%- do ref('int_analytics__changed_songs') -%}
+    {%- endif -%}
     {%- if incremental_build() -%}
         {{ ref('int_analytics__changed_song_days') }}
     {%- else -%}

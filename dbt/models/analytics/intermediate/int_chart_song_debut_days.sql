@@ -3,16 +3,6 @@
 
 {% set max_days = 180 %}
 
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ delete_changed('int_analytics__changed_songs', ['chart_id', 'song_id']) }}",
-) }}
-
--- depends_on: {{ ref('int_analytics__changed_song_days') }}
--- depends_on: {{ ref('int_analytics__changed_songs') }}
-
 with
 
 song_days as (

@@ -1,15 +1,5 @@
 -- One row per chart, song and calendar month the song charted in. Incremental like int_chart_songs.
 
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ delete_changed('int_analytics__changed_songs', ['chart_id', 'song_id']) }}",
-) }}
-
--- depends_on: {{ ref('int_analytics__changed_song_days') }}
--- depends_on: {{ ref('int_analytics__changed_songs') }}
-
 with
 
 song_days as (

@@ -4,16 +4,6 @@
 
 {% set rank_limits = [10, 50, 200] %}
 
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ delete_changed('int_analytics__changed_songs', ['chart_id', 'song_id']) }}",
-) }}
-
--- depends_on: {{ ref('int_analytics__changed_song_days') }}
--- depends_on: {{ ref('int_analytics__changed_songs') }}
-
 with
 
 song_days as (

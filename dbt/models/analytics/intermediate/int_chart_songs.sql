@@ -4,16 +4,6 @@
 
 {% set reentry_gap_days = 7 %}
 
-{{ config(
-    materialized='incremental',
-    incremental_strategy='append',
-    on_schema_change='fail',
-    pre_hook="{{ delete_changed('int_analytics__changed_songs', ['chart_id', 'song_id']) }}",
-) }}
-
--- depends_on: {{ ref('int_analytics__changed_song_days') }}
--- depends_on: {{ ref('int_analytics__changed_songs') }}
-
 with
 
 song_days as (
