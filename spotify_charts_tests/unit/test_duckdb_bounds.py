@@ -50,7 +50,8 @@ def test_the_warehouse_from_settings_bounds_every_connection(tmp_path):
     assert target == "duckdb"
     assert vars_ == (
         f'{{"duckdb_path": "{tmp_path / "data" / "warehouse.duckdb"}", "duckdb_settings": '
-        f'{{"memory_limit": "300MB", "threads": 3, "temp_directory": "{tmp_path / "data" / "duckdb_temp"}"}}}}'
+        f'{{"memory_limit": "300MB", "threads": 3, "temp_directory": "{tmp_path / "data" / "duckdb_temp"}", '
+        '"preserve_insertion_order": false}}'
     )
 
 
