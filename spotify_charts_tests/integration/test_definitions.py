@@ -8,6 +8,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+import spotify_charts.definitions as definitions_module
 from spotify_charts.dashboard.data import CONTRACT_TABLES as DASHBOARD_TABLES
 from spotify_charts.definitions import defs
 from spotify_charts.defs.resources import build_resources
@@ -310,3 +311,55 @@ def test_the_code_location_loads_without_the_environment_on_path(command, tmp_pa
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
+
+
+def test_a_dbt_step_starts_dbt_once_per_command(tmp_path):
+    """The dbt resource runs the command it is given and nothing else: no `dbt --version` before
+    it (dagster-dbt's way to learn the version, a whole dbt start), and no dbt adapter opened in the
+    step's own process. The version it reports is the one the executable prints."""
+    from spotify_charts.defs.dbt_project import dbt_executable, dbt_project
+    from spotify_charts.defs.resources import ChartsDbtCliResource
+
+    calls = tmp_path / "calls"
+    wrapper = tmp_path / "dbt"
+    wrapper.write_text(f'#!/bin/sh\necho "$@" >> "{calls}"\nexec "{dbt_executable()}" "$@"\n')
+    wrapper.chmod(0o755)
+    resource = build_resources()["dbt"]
+    assert isinstance(resource, ChartsDbtCliResource)
+    resource = ChartsDbtCliResource(project_dir=dbt_project, dbt_executable=str(wrapper))
+    invocation = resource.cli(["parse", "--target-path", str(tmp_path / "target")])
+    invocation.wait()
+    assert invocation.is_successful() and invocation.adapter is None
+    (called,) = calls.read_text().splitlines()
+    assert called.startswith("parse ")
+    printed = subprocess.run([dbt_executable(), "--version"], capture_output=True, text=True, check=True).stdout
+    assert f"installed: {resource._cli_version}" in printed
+
+
+@dg.op
+def where_this_step_runs(context: dg.OpExecutionContext) -> None:
+    context.add_output_metadata({"parent": os.getppid()})
+
+
+@dg.job(executor_def=definitions_module.executor)
+def two_steps():
+    where_this_step_runs.alias("first")()
+    where_this_step_runs.alias("second")()
+
+
+def test_steps_are_forked_from_a_process_that_imported_the_code_location(tmp_path):
+    """The default executor of every job: multiprocess, each step forked from one process per run
+    that imported the code location once (a fresh Python per step took ~4 s to import it again),
+    not started by the run's own process."""
+    assert definitions_module.STEP_PRELOAD == {"forkserver": {"preload_modules": ["spotify_charts.definitions"]}}
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        with dg.execute_job(dg.reconstructable(two_steps), instance=instance) as result:
+            assert result.success
+            run_process = {e.pid for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_START}
+            parents = {
+                e.step_key: e.event_specific_data.metadata["parent"].value
+                for e in result.all_events
+                if e.event_type_value == "STEP_OUTPUT"
+            }
+    assert set(parents) == {"first", "second"} and run_process == {os.getpid()}
+    assert parents["first"] == parents["second"] != os.getpid()  # both from the one fork server
