@@ -68,3 +68,36 @@
         database=this.database, schema=this.schema, identifier=identifier
     )) }}
 {%- endmacro %}
+
+
+{% macro get_where_subquery(relation) -%}
+    {#- dbt's own (a data test's `where`), with one placeholder more: __recomputed_chart_dates__,
+        the chart dates this build recomputed (is_changed in int_analytics__chart_dates), or every
+        row on a full refresh. A table whose rows only change on those dates is tested on them
+        alone, not on its whole history at every build. dbt renders `where` when it parses,
+        without the project's macros; overriding this macro is dbt's documented way round it. -#}
+    {%- set where = config.get('where') or '' -%}
+    {%- if '__recomputed_chart_dates__' in where -%}
+        {%- set where = where | replace('__recomputed_chart_dates__', recomputed_chart_dates(relation)) -%}
+    {%- endif -%}
+    {%- if where -%}
+        {%- set filtered -%}
+            (select * from {{ relation }} where {{ where }}) dbt_subquery
+        {%- endset -%}
+        {%- do return(filtered) -%}
+    {%- endif -%}
+    {%- do return(relation) -%}
+{%- endmacro %}
+
+
+{% macro recomputed_chart_dates(relation) -%}
+    {#- The condition on chart_date for __recomputed_chart_dates__ (int_analytics__chart_dates is
+        in the same schema as the models it is used on). -#}
+    {%- if flags.FULL_REFRESH -%}
+        {{ return('1 = 1') }}
+    {%- endif -%}
+    {%- set chart_dates = api.Relation.create(
+        database=relation.database, schema=relation.schema, identifier='int_analytics__chart_dates'
+    ) -%}
+    {{ return('chart_date in (select chart_date from ' ~ chart_dates ~ ' where is_changed)') }}
+{%- endmacro %}

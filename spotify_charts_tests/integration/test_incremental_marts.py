@@ -205,3 +205,14 @@ def test_the_marts_after_daily_updates_and_corrections_equal_a_full_rebuild(tmp_
     # and the sequence did change them
     assert warehouse.rows("marts.top_songs") != before["marts.top_songs"]
     assert warehouse.rows("intermediate.int_chart_song_days") != before["intermediate.int_chart_song_days"]
+
+    # The tests of int_chart_song_days read the chart dates the last build recomputed (all of them
+    # on a full refresh), not the whole table: a row there twice fails the key test.
+    key_test = ["test", "--select", "int_chart_song_days", "--exclude", "test_type:unit"]
+    env = {"SPOTIFY_CHARTS_DUCKDB_PATH": str(warehouse.path)}  # (every build above ran it and passed)
+    warehouse.sql(
+        "insert into intermediate.int_chart_song_days select * from intermediate.int_chart_song_days where "
+        "chart_date = (select max(chart_date) from intermediate.int_analytics__chart_dates where is_changed) limit 1"
+    )
+    failed = dbt(key_test, env, tmp_path / "t2")
+    assert failed.returncode != 0 and "FAIL 1 unique_combination_int_chart_song_days" in failed.stdout, failed.stdout
