@@ -23,6 +23,17 @@ CONTRACT_TABLES = (
 LONGEVITY_BUCKETS = ("1 week", "2-3 weeks", "4-6 weeks", "7-9 weeks", "10-15 weeks", "16+ weeks")
 MIN_DAYS = 2  # a chart with fewer loaded dates has nothing to compare yet
 TOP_N = 10
+# The tables the page shows the first TOP_N rows of, by this order (page.py sorts them the same
+# way): only the rows that can be among them are read, not every song of every chart (a million
+# rows at 73 charts x 5 years). The last text column of each page order is left out here, so rows
+# tied on the rest all come (databases' text collations differ; Python breaks the tie).
+RANKED = {
+    "top_songs": "streams_rank",
+    "longest_top10_runs": "run_days desc, run_start_date",
+    "chart_reentries": "reentries desc, peak_rank",
+    "artist_days_at_number_one": "days_at_number_one desc",
+    "top_artists": "streams_rank",
+}
 LIFECYCLE_MIN_SONGS = 10
 
 Query = Callable[[str], list[dict]]
@@ -70,8 +81,19 @@ def load(query: Query, existing_tables: set[str]) -> DashboardData:
     for table in CONTRACT_TABLES:
         for chart in charts:
             chart.tables[table] = []
-        for row in query(f"select * from marts.{table}"):
+        for row in query(_rows_of(table)):
+            row.pop("dashboard_rank", None)
             if row["chart_id"] in by_id:
                 by_id[row["chart_id"]].tables[table].append(row)
     sources = [r["data_source"] for r in query("select distinct data_source from marts.fct_chart_entries order by 1")]
     return DashboardData(charts, sources)
+
+
+def _rows_of(table: str) -> str:
+    """The query for the rows of a contract table the page can show (all, or RANKED's first)."""
+    if table not in RANKED:
+        return f"select * from marts.{table}"
+    return (
+        f"select * from (select ranked.*, rank() over (partition by chart_id order by {RANKED[table]}) "
+        f"as dashboard_rank from marts.{table} as ranked) as firsts where dashboard_rank <= {TOP_N}"
+    )
