@@ -61,15 +61,19 @@ def test_range_twice_gives_identical_rows_and_the_weekly_rebuild_repairs_the_mar
     with duckdb.connect(db) as con:
         con.execute("update intermediate.int_chart_songs set total_streams = 1")
     analytics = dg.AssetSelection.assets(analytics_dbt_models)
-    # (dbt through a wrapper that notes each command: a pipeline build runs no dbt unit test, whose
-    # inputs are hand-written and the same every day, and no `dbt --version` before it)
-    calls, wrapper = tmp_path / "dbt-calls", tmp_path / "dbt"
-    wrapper.write_text(f'#!/bin/sh\necho "$@" >> "{calls}"\nexec "{dbt_executable()}" "$@"\n')
+    # (dbt through a wrapper that notes each command and its output: a pipeline build runs no dbt
+    # unit test, whose inputs are hand-written and the same every day, and no `dbt --version`
+    # before it; and it parses only what changed since the step's last build, which kept its state)
+    calls, output, wrapper = tmp_path / "dbt-calls", tmp_path / "dbt-output", tmp_path / "dbt"
+    wrapper.write_text(
+        f'#!/bin/bash\necho "$@" >> "{calls}"\n"{dbt_executable()}" "$@" | tee -a "{output}"\nexit ${{PIPESTATUS[0]}}\n'
+    )
     wrapper.chmod(0o755)
     noted = {**pipeline_resources, "dbt": ChartsDbtCliResource(project_dir=dbt_project, dbt_executable=str(wrapper))}
     assert materialize(noted, selection=analytics).success  # nothing changed: kept as is
     (command,) = calls.read_text().splitlines()
     assert command.startswith("build ") and "--exclude-resource-type unit_test" in command
+    assert "Completed successfully" in output.read_text() and "Unable to do partial parsing" not in output.read_text()
     assert table_rows(db, "select distinct total_streams from marts.top_songs") == [(1,)]
     assert materialize(pipeline_resources, selection=analytics, run_config=full_rebuild_job.config).success
     assert table_rows(db, TOP_SONGS) == top_songs

@@ -5,12 +5,14 @@ partition range's dates, once per backfill; everything else (seeds, intermediate
 dimensions and the contract marts) is unpartitioned and rebuilds from all history downstream.
 """
 
+import os
 import shutil
+import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from pydantic import Field
 
 from spotify_charts.defs.dbt_project import dbt_project
@@ -25,6 +27,9 @@ CAUTIOUS = ["--indirect-selection", "cautious"]
 # run in `make test` and CI, not in every daily build (dbt's own advice for production).
 NO_UNIT_TESTS = ["--exclude-resource-type", "unit_test"]
 DAILY_TAG = "daily"
+DBT_TARGET = dbt_project.manifest_path.parent  # dbt/target
+PARSE_STATE = "parse_state"
+PARTIAL_PARSE = "partial_parse.msgpack"
 REGIONS_SEED = dg.AssetKey(["reference", "regions"])
 DAILY_SELECTION = f"tag:{DAILY_TAG}"
 CORE_GROUP = "core"
@@ -60,14 +65,32 @@ class ChartsDbtTranslator(DagsterDbtTranslator):
         return dbt_resource_props["fqn"][1]
 
 
-def stream_then_clean(invocation: DbtCliInvocation) -> Iterator[Any]:
-    """The invocation's events; then its target folder (`dbt/target/<op>-<run>-<id>`, which
-    dagster-dbt makes for every dbt step: compiled SQL, run results, a copy of the manifest) is
-    removed, so `dbt/target` does not grow with every run. dbt's errors are in the run's log."""
+def run_dbt(dbt: DbtCliResource, args: list[str], context: dg.AssetExecutionContext) -> Iterator[Any]:
+    """`dbt.cli(args)`'s events, in a target folder of its own (`dbt/target/<op>-<run>-<id>`:
+    compiled SQL, run results, a copy of the manifest), removed afterwards so `dbt/target` does not
+    grow with every run. dbt's errors are in the run's log.
+
+    What dbt parsed is kept for the step's next command (`dbt/target/parse_state/<op>.msgpack`,
+    replaced atomically), which dbt reads unless the project, the profile or the vars changed: the
+    analytics step's vars do not, so its builds parse only what changed (~3 s less; the daily
+    step's dates change every day)."""
+    name = context.op_execution_context.op.name
+    target = DBT_TARGET / f"{name}-{context.run.run_id[:7]}-{uuid.uuid4().hex[:7]}"
+    kept = DBT_TARGET / PARSE_STATE / f"{name}.msgpack"
+    if kept.exists():
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(kept, target / PARTIAL_PARSE)  # (dagster-dbt copies dbt/target's only if none is there)
     try:
+        invocation = dbt.cli(args, context=context, target_path=target)
         yield from invocation.stream()
+        parsed = target / PARTIAL_PARSE
+        if parsed.exists():
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            incoming = kept.with_name(f"{kept.name}.{uuid.uuid4().hex[:7]}")
+            shutil.copyfile(parsed, incoming)
+            os.replace(incoming, kept)
     finally:
-        shutil.rmtree(invocation.target_path, ignore_errors=True)
+        shutil.rmtree(target, ignore_errors=True)
 
 
 # What both dbt steps share: one project, one translator, the warehouse pool, the retry policy, and
@@ -89,9 +112,7 @@ def daily_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, war
     dates = partition_dates(context)
     dates_vars = {"min_date": dates[0].isoformat(), "max_date": dates[-1].isoformat()}
     with permanent_failures_not_retried():  # a failed dbt test fails once; a dropped connection is retried
-        yield from stream_then_clean(
-            dbt.cli(["build", *CAUTIOUS, *NO_UNIT_TESTS, *warehouse.dbt_arguments(dates_vars)], context=context)
-        )
+        yield from run_dbt(dbt, ["build", *CAUTIOUS, *NO_UNIT_TESTS, *warehouse.dbt_arguments(dates_vars)], context)
 
 
 class AnalyticsConfig(dg.Config):
@@ -111,6 +132,6 @@ def analytics_dbt_models(
     that changed since the last build (README, "How the marts stay incremental")."""
     full_refresh = ["--full-refresh"] if config.full_refresh else []
     with permanent_failures_not_retried():
-        yield from stream_then_clean(
-            dbt.cli(["build", *CAUTIOUS, *NO_UNIT_TESTS, *full_refresh, *warehouse.dbt_arguments()], context=context)
+        yield from run_dbt(
+            dbt, ["build", *CAUTIOUS, *NO_UNIT_TESTS, *full_refresh, *warehouse.dbt_arguments()], context
         )
