@@ -22,11 +22,13 @@
 10. The replay (`replay.py`, issue 16.5): all 73 regions x 5 years (26.7 M entries) imported once
    from a synthetic history CSV, then one single-run Dagster backfill from raw snapshots to the
    dashboard, then the daily update of one new date; times and peak memory of every process.
-   Long (tens of minutes, both cores); `--replay-scale 7x30` for a quick try.
+   Long (tens of minutes, both cores); `--replay-scale 7x30` for a quick try. `replay-update`
+   runs its daily update again `--rounds` times over a copy of the warehouse it left (~1 minute
+   each), to compare checkouts side by side.
 11. The history CSV import alone (`history`): 2.9 M synthetic rows, rows per second.
 
 Usage: python -m benchmarks.bench [--rounds N] [--skip-demo]
-       [--only load,demo,dbt,update,api,postgres,stack,dashboard,sample,history,replay]
+       [--only load,demo,dbt,update,api,postgres,stack,dashboard,sample,history,replay,replay-update]
        [--replay-scale REGIONSxDAYS]
 """
 
@@ -414,6 +416,17 @@ def main() -> int:
         n_regions, n_days = (int(n) for n in args.replay_scale.split("x"))
         print(f"replay, {n_regions} regions x {n_days} days:", flush=True)
         lines.extend(table_lines(bench_replay(WORK, list(region_names())[:n_regions], n_days)))
+    if "replay-update" in only:  # the daily update alone, on the last replay's warehouse (A/B between checkouts)
+        from benchmarks.replay import bench_update_again
+        from spotify_charts.regions import region_names
+
+        n_regions, n_days = (int(n) for n in args.replay_scale.split("x"))
+        again = bench_update_again(WORK, list(region_names())[:n_regions], n_days, args.rounds)
+        lines.append(
+            f"| the daily update of {again['update']} again over the replay's warehouse, two runs, "
+            f"{len(again['seconds'])} rounds | {', '.join(f'{s:.1f}' for s in again['seconds'])} s, "
+            f"largest process {again['peak_mib']:.0f} MiB | 60 s, 2 GB |"
+        )
     if "stack" in only:
         stack = bench_stack()
         lines.append(

@@ -298,6 +298,30 @@ def bench_replay(work: Path, regions: list[str], days: int) -> dict:
     return result
 
 
+def bench_update_again(work: Path, regions: list[str], days: int, rounds: int) -> dict:
+    """The replay's daily update again, `rounds` times, each over a fresh copy of the warehouse the
+    last replay left (its update date already loaded, so it is replaced): the daily update's cost
+    without a new backfill, to compare two checkouts side by side (run this from each)."""
+    folder = work / f"replay-{len(regions)}x{days}"
+    if not (folder / "warehouse.duckdb").exists():
+        raise RuntimeError(f"no replay warehouse in {folder}: run `--only replay` first")
+    again = work / f"update-again-{len(regions)}x{days}"
+    update = FIRST + dt.timedelta(days=days)
+    seconds = []
+    for _ in range(rounds):
+        shutil.rmtree(again, ignore_errors=True)
+        again.mkdir(parents=True)
+        (again / "data").symlink_to(folder / "data")
+        shutil.copyfile(folder / "warehouse.duckdb", again / "warehouse.duckdb")
+        result = materialize(again, regions, update, update, "update")
+        seconds.append(result["seconds"])
+        print(
+            f"  daily update of {update} again: {result['seconds']:.1f} s, peak {result['peak_mib']:.0f} MiB",
+            flush=True,
+        )
+    return {"update": update, "seconds": seconds, "peak_mib": result["peak_mib"]}
+
+
 def table_lines(result: dict) -> list[str]:
     """Rows for BENCHMARKS.md's table (the full detail is in result.json beside the data)."""
     prep, back, daily = result["prepared"], result["backfill"], result["update"]
