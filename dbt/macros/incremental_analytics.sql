@@ -78,7 +78,8 @@
         without the project's macros; overriding this macro is dbt's documented way round it. -#}
     {%- set where = config.get('where') or '' -%}
     {%- if '__recomputed_chart_dates__' in where -%}
-        {%- set where = where | replace('__recomputed_chart_dates__', recomputed_chart_dates(relation)) -%}
+        {%- set dates = recomputed_chart_dates(relation) -%}
+        {%- set where = where | replace('__recomputed_chart_dates__', dates) -%}
     {%- endif -%}
     {%- if where -%}
         {%- set filtered -%}
