@@ -307,8 +307,8 @@ def bench_update_again(work: Path, regions: list[str], days: int, rounds: int) -
         raise RuntimeError(f"no replay warehouse in {folder}: run `--only replay` first")
     again = work / f"update-again-{len(regions)}x{days}"
     update = FIRST + dt.timedelta(days=days)
-    seconds = []
-    for _ in range(rounds):
+    seconds, peak = [], 0.0
+    for _ in range(max(1, rounds)):
         shutil.rmtree(again, ignore_errors=True)
         again.mkdir(parents=True)
         (again / "data").symlink_to(folder / "data")
@@ -319,7 +319,7 @@ def bench_update_again(work: Path, regions: list[str], days: int, rounds: int) -
             f"  daily update of {update} again: {result['seconds']:.1f} s, peak {result['peak_mib']:.0f} MiB",
             flush=True,
         )
-    return {"update": update, "seconds": seconds, "peak_mib": result["peak_mib"]}
+    return {"update": update, "seconds": seconds, "peak_mib": peak}
 
 
 def table_lines(result: dict) -> list[str]:

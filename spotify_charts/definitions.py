@@ -1,5 +1,7 @@
 """The spotify-charts code location: every asset, schedule, sensor and resource."""
 
+import multiprocessing
+
 import dagster as dg
 
 from spotify_charts.defs.assets.dashboard import dashboard_page
@@ -26,7 +28,7 @@ STEP_PRELOAD = {"forkserver": {"preload_modules": ["spotify_charts.definitions"]
 
 
 def steps_forked_from_a_preloaded_process(config: dict) -> dict:
-    if "multiprocess" not in config:
+    if "multiprocess" not in config or "forkserver" not in multiprocessing.get_all_start_methods():  # (Windows)
         return config
     return {"multiprocess": {"start_method": STEP_PRELOAD, **config["multiprocess"]}}
 

@@ -5,10 +5,13 @@ partition range's dates, once per backfill; everything else (seeds, intermediate
 dimensions and the contract marts) is unpartitioned and rebuilds from all history downstream.
 """
 
+import hashlib
+import json
 import os
 import shutil
 import uuid
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -30,6 +33,7 @@ DAILY_TAG = "daily"
 DBT_TARGET = dbt_project.manifest_path.parent  # dbt/target
 PARSE_STATE = "parse_state"
 PARTIAL_PARSE = "partial_parse.msgpack"
+KEPT_PARSE_STATES = 16  # ~1 MB each
 REGIONS_SEED = dg.AssetKey(["reference", "regions"])
 DAILY_SELECTION = f"tag:{DAILY_TAG}"
 CORE_GROUP = "core"
@@ -65,18 +69,30 @@ class ChartsDbtTranslator(DagsterDbtTranslator):
         return dbt_resource_props["fqn"][1]
 
 
-def run_dbt(dbt: DbtCliResource, args: list[str], context: dg.AssetExecutionContext) -> Iterator[Any]:
+def _modified(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:  # removed meanwhile by another step
+        return 0.0
+
+
+def run_dbt(
+    dbt: DbtCliResource, args: list[str], context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> Iterator[Any]:
     """`dbt.cli(args)`'s events, in a target folder of its own (`dbt/target/<op>-<run>-<id>`:
     compiled SQL, run results, a copy of the manifest), removed afterwards so `dbt/target` does not
     grow with every run. dbt's errors are in the run's log.
 
-    What dbt parsed is kept for the step's next command (`dbt/target/parse_state/<op>.msgpack`,
-    replaced atomically), which dbt reads unless the project, the profile or the vars changed: the
-    analytics step's vars do not, so its builds parse only what changed (~3 s less; the daily
-    step's dates change every day)."""
+    What dbt parsed is kept for the step's next command on the same warehouse
+    (`dbt/target/parse_state/<op>-<warehouse>.msgpack`, replaced atomically; the newest
+    KEPT_PARSE_STATES stay), which dbt reads unless the project, the profile or the vars changed:
+    the analytics step's vars do not, so its builds parse only what changed (~3 s less; the daily
+    step's dates change every day). dbt checks the state against the project's files itself; a
+    failed command drops it, so a state that dbt cannot use does not outlast one failure."""
     name = context.op_execution_context.op.name
     target = DBT_TARGET / f"{name}-{context.run.run_id[:7]}-{uuid.uuid4().hex[:7]}"
-    kept = DBT_TARGET / PARSE_STATE / f"{name}.msgpack"
+    where = hashlib.sha256(json.dumps(warehouse.dbt_arguments()).encode()).hexdigest()[:12]
+    kept = DBT_TARGET / PARSE_STATE / f"{name}-{where}.msgpack"
     if kept.exists():
         target.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(kept, target / PARTIAL_PARSE)  # (dagster-dbt copies dbt/target's only if none is there)
@@ -89,6 +105,11 @@ def run_dbt(dbt: DbtCliResource, args: list[str], context: dg.AssetExecutionCont
             incoming = kept.with_name(f"{kept.name}.{uuid.uuid4().hex[:7]}")
             shutil.copyfile(parsed, incoming)
             os.replace(incoming, kept)
+            for old in sorted(kept.parent.glob("*.msgpack"), key=_modified)[:-KEPT_PARSE_STATES]:
+                old.unlink(missing_ok=True)
+    except BaseException:
+        kept.unlink(missing_ok=True)
+        raise
     finally:
         shutil.rmtree(target, ignore_errors=True)
 
@@ -112,7 +133,9 @@ def daily_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, war
     dates = partition_dates(context)
     dates_vars = {"min_date": dates[0].isoformat(), "max_date": dates[-1].isoformat()}
     with permanent_failures_not_retried():  # a failed dbt test fails once; a dropped connection is retried
-        yield from run_dbt(dbt, ["build", *CAUTIOUS, *NO_UNIT_TESTS, *warehouse.dbt_arguments(dates_vars)], context)
+        yield from run_dbt(
+            dbt, ["build", *CAUTIOUS, *NO_UNIT_TESTS, *warehouse.dbt_arguments(dates_vars)], context, warehouse
+        )
 
 
 class AnalyticsConfig(dg.Config):
@@ -133,5 +156,5 @@ def analytics_dbt_models(
     full_refresh = ["--full-refresh"] if config.full_refresh else []
     with permanent_failures_not_retried():
         yield from run_dbt(
-            dbt, ["build", *CAUTIOUS, *NO_UNIT_TESTS, *full_refresh, *warehouse.dbt_arguments()], context
+            dbt, ["build", *CAUTIOUS, *NO_UNIT_TESTS, *full_refresh, *warehouse.dbt_arguments()], context, warehouse
         )
