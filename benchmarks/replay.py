@@ -315,6 +315,7 @@ def bench_update_again(work: Path, regions: list[str], days: int, rounds: int) -
         shutil.copyfile(folder / "warehouse.duckdb", again / "warehouse.duckdb")
         result = materialize(again, regions, update, update, "update")
         seconds.append(result["seconds"])
+        peak = max(peak, result["peak_mib"])
         print(
             f"  daily update of {update} again: {result['seconds']:.1f} s, peak {result['peak_mib']:.0f} MiB",
             flush=True,
