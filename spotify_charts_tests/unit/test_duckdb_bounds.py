@@ -4,12 +4,14 @@ instead of failing (or taking the machine's memory)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 import pytest
 
 from spotify_charts import settings, warehouses
 from spotify_charts.warehouses.base import dbt_arguments
-from spotify_charts.warehouses.duckdb import DuckDBWarehouse
+from spotify_charts.warehouses.duckdb import DBT_DUCKDB_SETTINGS, DuckDBWarehouse
 
 SHOW = (
     "select current_setting('memory_limit') as memory_limit, current_setting('threads') as threads, "
@@ -75,3 +77,12 @@ def test_a_query_bigger_than_the_limit_spills_to_the_temp_folder_instead_of_fail
     with duckdb.connect(config={"memory_limit": "16MB", "threads": 1, "temp_directory": ""}) as con:
         with pytest.raises(duckdb.OutOfMemoryException):
             con.execute(BIG_SORT).fetchall()
+
+
+def test_dbt_run_by_hand_leaves_row_order_to_duckdb_as_the_pipelines_dbt_does():
+    """The profile's fallback for `dbt build` run by hand carries the settings only dbt's
+    connections get from the pipeline (DBT_DUCKDB_SETTINGS), written out in profiles.yml."""
+    profile = (Path(__file__).resolve().parents[2] / "dbt" / "profiles.yml").read_text()
+    assert DBT_DUCKDB_SETTINGS
+    for name, value in DBT_DUCKDB_SETTINGS.items():
+        assert f"'{name}': {str(value).lower()}" in profile, name
