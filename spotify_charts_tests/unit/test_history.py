@@ -18,7 +18,7 @@ from spotify_charts.snapshots.rules import check_payload
 from spotify_charts.sources.history import HistoryImportError, import_history
 from spotify_charts.storage import snapshot_key
 from spotify_charts.storage.local import LocalFileStore
-from spotify_charts_tests.support.history import FIRST_ROWS, URL, write_history
+from spotify_charts_tests.support.history import FIRST_ROWS, HEADER, URL, write_history
 
 # Two dates of two regions, as the public file has them: names quoted where they hold a comma,
 # a viral50 chart with empty streams, a region we have no charts for, streams written as floats.
@@ -213,3 +213,109 @@ def test_a_chart_with_a_rank_missing_is_left_out_and_reported(tmp_path):
     assert not store.exists(snapshot_key(*GLOBAL_1))
     assert report.charts_rejected == ["regional-global-daily/2017-01-01"] and report.charts_stored == 3
     assert report.bad_rows[0].line == 2 and "ranks are not exactly 1..2" in report.bad_rows[0].problem
+
+
+def quirky_rows(seed: int) -> list[str]:
+    """Charts of three regions and four days in the public layout, with every quirk the reader
+    meets: quoted titles with commas, quotes and line ends; backslashes and tabs; credits that
+    split into empty names; region names in other cases, viral50 rows, an unknown region, streams
+    as floats or missing, charts interleaved, ranks out of order, a track twice in a chart."""
+    rng = random.Random(seed)
+    titles = ["Plain", '"Comma, Title"', '"Say ""Hi"""', "Back\\slash", '"Tab\there"', "Ünïcödé 歌"]
+    artists = ["Solo", '"A, B"', '", Lead"', '"Lead, "', '"X, , Y"', '""', '"Q\\"']
+    rows = []
+    for day in ("2017-01-01", "2017-01-02", "2017-01-03", "2017-01-04"):
+        for region in ("Global", "Estonia", "Atlantis", "Sweden"):
+            size = rng.randint(1, 12)
+            ranks = list(range(1, size + 1))
+            if rng.random() < 0.3:
+                rng.shuffle(ranks)
+            tracks = [f"{URL}{rng.choice('abc')}{day[-1]}{region[:2]}{n}" for n in ranks]
+            if rng.random() < 0.15 and size > 2:
+                tracks[-1] = tracks[0]  # a track twice in one chart: the chart is left out
+            for rank, track in zip(ranks, tracks, strict=True):
+                streams = rng.choice(["", "1200", "1300.0", "7"])
+                trend = rng.choice(["", "MOVE_UP", "NEW_ENTRY", "SAME_POSITION", "MOVE_DOWN"])
+                name = rng.choice([region, region.upper(), region.lower()])  # one chart, however spelled
+                title, artist = rng.choice(titles), rng.choice(artists)
+                rows.append(f"{title},{rank},{day},{artist},{track},{name},top200,{trend},{streams}")
+                if rng.random() < 0.1:
+                    rows.append(f"{title},{rank},{day},{artist},{track},{name},viral50,{trend},")
+    for _ in range(len(rows) // 8):  # rows a little out of place
+        i = rng.randrange(len(rows) - 1)
+        rows[i], rows[i + 1] = rows[i + 1], rows[i]
+    if seed % 2:  # a line end in a quoted title: that block is read row by row, and on into the next
+        rows.insert(len(rows) // 2, f'"Two\nLines",1,2017-01-02,Solo,{URL}0zz,Atlantis,top200,,')
+    return rows
+
+
+def everything(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.json.gz"))}
+
+
+def same_report(fast, slow) -> None:
+    for name in ("rows", "charts_stored", "entries_stored", "bytes_stored", "charts_rejected", "bad_rows"):
+        assert getattr(fast, name) == getattr(slow, name), name
+    for name in ("bad_row_count", "viral_rows", "unknown_regions", "late_rows", "regions", "first_date", "last_date"):
+        assert getattr(fast, name) == getattr(slow, name), name
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_fast_path_stores_what_the_row_by_row_reader_stores_byte_for_byte(tmp_path, monkeypatch, seed):
+    """Arrow's column-by-column reading of a block gives the same snapshots (bytes), bad rows,
+    skipped rows and late rows as reading the same file row by row; small blocks split charts,
+    quoted line ends and CRLF endings at every place."""
+    from spotify_charts.sources.history import importer
+
+    rows = quirky_rows(seed)
+    text = "\n".join([HEADER, *rows]) + "\n"
+    if seed % 3 == 1:
+        text = text.replace("\n", "\r\n")
+    path = tmp_path / "charts.csv"
+    path.write_bytes(("\ufeff" if seed % 4 == 0 else "").encode() + text.encode())
+    if seed % 2:
+        monkeypatch.setattr(importer, "CHUNK", 200 + 37 * seed)  # blocks of a few rows
+    window = 5 if seed % 3 == 0 else importer.WINDOW_ROWS  # charts closed (and rows late) early
+    slow = import_history(path, LocalFileStore(tmp_path / "slow"), window_rows=window, fast=False)
+    fast_blocks = []
+    add_block = importer.Importer.add_block
+    monkeypatch.setattr(
+        importer.Importer, "add_block", lambda self, block: [fast_blocks.append(block), add_block(self, block)]
+    )
+    fast = import_history(path, LocalFileStore(tmp_path / "fast"), window_rows=window)
+    same_report(fast, slow)
+    assert everything(tmp_path / "fast") == everything(tmp_path / "slow")
+    assert slow.charts_stored > 0 and sum(len(block.runs) for block in fast_blocks) > 0
+
+
+def test_a_clean_file_is_read_column_by_column(tmp_path, monkeypatch):
+    """The fast path, not the row-by-row reader, reads a file with no bad row."""
+    from spotify_charts.sources.history import importer
+
+    rows = [r for r in ROWS if "Atlantis" not in r]
+    monkeypatch.setattr(importer.Importer, "read_rows", lambda self, block: pytest.fail(f"read row by row: {block!r}"))
+    report = import_history(write_history(tmp_path / "charts.csv.gz", rows, compress=True), LocalFileStore(tmp_path))
+    assert (report.rows, report.charts_stored, report.viral_rows) == (10, 4, 2)
+
+
+def test_a_track_twice_in_a_chart_split_between_blocks_keeps_the_chart_out(tmp_path, monkeypatch):
+    from spotify_charts.sources.history import importer
+
+    rows = [
+        f"A,{rank},2017-01-01,X,{URL}{'0aa' if rank in (1, 6) else f'1b{rank}'},Global,top200,,{rank}"
+        for rank in range(1, 7)
+    ]
+    monkeypatch.setattr(importer, "CHUNK", 150)  # about two rows a block
+    report = import_history(write_history(tmp_path / "charts.csv", rows), LocalFileStore(tmp_path / "raw"))
+    assert report.charts_stored == 0 and report.charts_rejected == ["regional-global-daily/2017-01-01"]
+    assert "track spotify:track:0aa appears more than once" in report.bad_rows[0].problem
+
+
+def test_a_file_without_line_ends_is_refused(tmp_path, monkeypatch):
+    from spotify_charts.sources.history import importer
+
+    monkeypatch.setattr(importer, "MAX_LINE", 1000)
+    path = tmp_path / "blob.csv"
+    path.write_bytes(b"x" * 5000)
+    with pytest.raises(HistoryImportError, match="blob.csv: no line end in"):
+        import_history(path, LocalFileStore(tmp_path / "raw"))

@@ -17,8 +17,11 @@ the raw snapshot of `regional-{code}-daily` for that date, in the charts service
   rank twice in a chart) is reported with the file and line, and its whole chart is not stored. A
   row whose region or date cannot be read counts against the chart of the rows around it.
 
-It streams: plain or gzipped input (detected by its first bytes), read once, rows never all in
-memory. Charts are stored as their rows end, which needs each chart's rows to be close together
+It streams: plain or gzipped input (detected by its first bytes), read once in blocks of whole
+lines (~8 MB), rows never all in memory. A block is read column by column with Arrow's CSV reader
+and checked and turned into the entries' JSON without a Python step per row (`columns.py`); a
+block with anything unusual in it (a bad row, a line end inside a quoted title, a blank line) is
+read row by row instead, with the same result (a test compares both ways byte for byte). Charts are stored as their rows end, which needs each chart's rows to be close together
 (the public file keeps them together; charts may come in any order, rows of a chart in any rank
 order). Up to `window_rows` rows of recent charts stay open, so rows a little out of place still
 join their chart. A row of a chart that was already stored (a file in no useful order) is spilled
@@ -29,7 +32,7 @@ late row was bad. Until then such a chart's snapshot is partial: load staging af
 Plain module (no Dagster import).
 """
 
-from spotify_charts.sources.history.importer import WINDOW_ROWS, import_history, open_text
+from spotify_charts.sources.history.importer import WINDOW_ROWS, import_history, open_binary
 from spotify_charts.sources.history.report import BadRow, HistoryImportError, ImportReport, check_report
 
 __all__ = [
@@ -39,5 +42,5 @@ __all__ = [
     "ImportReport",
     "check_report",
     "import_history",
-    "open_text",
+    "open_binary",
 ]

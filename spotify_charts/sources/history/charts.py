@@ -17,6 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import IO
 
+import numpy as np
 import orjson
 
 from spotify_charts.snapshots import SnapshotError
@@ -31,7 +32,22 @@ MAX_REPORTED = 1000  # bad rows kept in the report (all are counted)
 
 
 class OpenChart:
-    __slots__ = ("key", "entries", "ranks", "errors", "first_line", "last_line", "ordered", "top")
+    """The rows of a chart read so far: packed (the fast path's JSON of ranks 1..top, in order) or
+    unpacked (an entry dict and a line per rank, in the order read)."""
+
+    __slots__ = (
+        "key",
+        "entries",
+        "ranks",
+        "errors",
+        "first_line",
+        "last_line",
+        "ordered",
+        "top",
+        "count",
+        "parts",
+        "part_lines",
+    )
 
     def __init__(self, key: Key, line: int) -> None:
         self.key = key
@@ -41,6 +57,32 @@ class OpenChart:
         self.first_line = self.last_line = line
         self.ordered = True
         self.top = 0  # the highest rank so far (a lower one after it: the rows are not in rank order)
+        self.count = 0  # packed rows
+        self.parts: list[bytes] = []  # packed: comma-separated entries as JSON
+        self.part_lines: list[np.ndarray] = []  # packed: the line of each row
+
+    @property
+    def size(self) -> int:
+        return self.count + len(self.entries)
+
+    def pack(self, entries_json: bytes, lines: np.ndarray, top: int) -> None:
+        """Rows of ranks top+1 .. `top` (in order) as JSON, on a chart that is packed or empty."""
+        self.parts.append(entries_json)
+        self.part_lines.append(lines)
+        self.count += len(lines)
+        self.top = top
+        self.last_line = int(lines[-1])
+
+    def unpack(self) -> None:
+        """Packed rows as entry dicts and lines, as the row-by-row reader keeps them."""
+        if not self.count:
+            return
+        self.entries = orjson.loads(b"[" + b",".join(self.parts) + b"]")
+        self.ranks = dict(zip(range(1, self.count + 1), np.concatenate(self.part_lines).tolist(), strict=True))
+        self.count, self.parts, self.part_lines = 0, [], []
+
+    def entries_json(self) -> bytes:
+        return b",".join(self.parts)
 
 
 def entry_rank(entry: dict) -> int:
@@ -90,6 +132,41 @@ class ChartWriter:
         self.in_flight.append(self.pool.submit(self._store, key, payload))
         self.stored.add(key)
 
+    def store_json(self, key: Key, chart: OpenChart) -> None:
+        """A packed chart: its payload is written around its entries' JSON, byte for byte what
+        `orjson.dumps` gives for the payload of the same entries unpacked."""
+        alias, day = key
+        head = {"date": day.isoformat(), "chartMetadata": {"alias": alias}}
+        tail = {"fileName": self.name, "lines": [chart.first_line, chart.last_line]}
+        body = b"".join(
+            [
+                b'{"displayChart":',
+                orjson.dumps(head),
+                b',"entries":[',
+                chart.entries_json(),
+                b'],"historyImport":',
+                orjson.dumps(tail),
+                b"}",
+            ]
+        )
+        # One part: checked column by column already (ranks 1..N, tracks once). Parts from two
+        # blocks: a track could repeat across them, so the rule set reads it whole.
+        self.drain(64)
+        self.in_flight.append(self.pool.submit(self._store_json, key, body, chart.count, len(chart.parts) > 1))
+        self.stored.add(key)
+
+    def _store_json(self, key: Key, body: bytes, count: int, check: bool) -> tuple:
+        if check:
+            payload = orjson.loads(body)
+            alias, day = key
+            try:
+                check_payload(f"{self.path} ({alias}/{day})", payload)
+            except SnapshotError as exc:
+                return key, exc, payload["historyImport"]["lines"]
+        data = encode_snapshot(body, SOURCE, level=1)
+        self.store.write(snapshot_key(*key), data)
+        return key, count, len(data)
+
     def _store(self, key: Key, payload: dict) -> tuple[Key, int, int] | tuple[Key, SnapshotError, list[int]]:
         alias, day = key
         try:
@@ -128,6 +205,7 @@ class ChartWriter:
     def spill(self, chart: OpenChart) -> None:
         """Keep part of a chart on disk until the end of the file: rows that came after the chart was
         stored, or a chart whose ranks are not 1..N yet (the rest may come later)."""
+        chart.unpack()
         self.report.late_rows += len(chart.entries)
         if chart.key in self.rejected:  # (its bad rows are reported; nothing of it is stored)
             return

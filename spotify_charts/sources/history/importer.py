@@ -1,6 +1,12 @@
 """Reading a history CSV: rows into charts, each chart handed to the writer when its rows end
 (see the package docstring for the format and the rules).
 
+The file is read in blocks of whole lines. `columns.parse_block` reads a block column by column;
+each run of a chart's rows then joins its chart as one piece of JSON (the chart stays "packed")
+when it continues the chart's ranks in order. Anything else goes through the row-by-row reader
+(`read_row`, Python's csv module), which is the reference: a block it reads, and a run that does
+not continue its chart in order, get exactly the checks, messages and entries they always had.
+
 Plain module (no Dagster import).
 """
 
@@ -9,60 +15,127 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import gc
-import io
 import os
+import re
 import time
 import zlib
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import IO
 
+import numpy as np
+import orjson
 from zlib_ng import gzip_ng_threaded
 
 from spotify_charts.regions import FIRST_CHART_DATE, daily_alias, region_names
 from spotify_charts.sources.history.charts import ChartWriter, OpenChart, entry_rank
+from spotify_charts.sources.history.columns import HEADER, MAX_RANK, TRACK_URL, TRENDS, Block, credits, parse_block
 from spotify_charts.sources.history.report import HistoryImportError, ImportReport, Key
 from spotify_charts.storage import FileStore
 
-HEADER = ("title", "rank", "date", "artist", "url", "region", "chart", "trend", "streams")
-TRACK_URL = "https://open.spotify.com/track/"
-TRENDS = {"SAME_POSITION": "NO_CHANGE", "MOVE_UP": "MOVED_UP", "MOVE_DOWN": "MOVED_DOWN", "NEW_ENTRY": "NEW_ENTRY"}
-MAX_RANK = 200
-WINDOW_ROWS = 100_000  # rows of open charts kept in memory (~80 MB)
+CHUNK = 8 << 20  # bytes read at a time; a block is the whole lines in them (~35,000 rows)
+MAX_LINE = 64 << 20  # a "line" longer than this is no history CSV
+WINDOW_ROWS = 100_000  # rows of open charts kept in memory (~30 MB)
 _TRACK_URI = "spotify:track:"
 _GZIP_MAGIC = b"\x1f\x8b"
+_BOM = b"\xef\xbb\xbf"
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")  # lines as a text file with newline="" has them
 
 
 def _region_codes() -> dict[str, str]:
     return {name.casefold(): code for code, name in region_names().items()}
 
 
-def open_text(path: str | os.PathLike[str]) -> tuple[IO[str], IO[bytes]]:
-    """The file as text (UTF-8, a byte-order mark dropped), and the raw file for progress."""
+def open_binary(path: str | os.PathLike[str]) -> tuple[IO[bytes], IO[bytes]]:
+    """The file's bytes (decompressed in a thread when gzipped), and the raw file for progress."""
     try:
-        raw = open(path, "rb")  # noqa: SIM115 - closed by the caller with the text stream
+        raw = open(path, "rb")  # noqa: SIM115 - closed by the caller with the binary stream
     except FileNotFoundError:
         raise HistoryImportError(path, "no such file") from None
     if raw.read(2) == _GZIP_MAGIC:
         raw.seek(0)
-        binary: IO[bytes] = gzip_ng_threaded.open(raw, "rb", threads=1)  # decompressed in a thread
-    else:
-        raw.seek(0)
-        binary = raw
-    return io.TextIOWrapper(binary, encoding="utf-8-sig", newline="", errors="strict"), raw
+        return gzip_ng_threaded.open(raw, "rb", threads=1), raw
+    raw.seek(0)
+    return raw, raw
+
+
+class Blocks:
+    """The file in blocks of whole lines, each ending with a line end (one is added at the end)."""
+
+    def __init__(self, path: str, binary: IO[bytes]) -> None:
+        self.path = path
+        self.binary = binary
+        self.rest = b""
+        self.done = False
+
+    def next(self) -> bytes:
+        """The next block; b"" at the end of the file."""
+        while not self.done:
+            data = self.binary.read(CHUNK)
+            if not data:
+                self.done = True
+                break
+            if self.rest:
+                data = self.rest + data
+            cut = data.rfind(b"\n") + 1
+            self.rest = data[cut:]
+            if cut:
+                return data[:cut]
+            if len(self.rest) > MAX_LINE:
+                raise HistoryImportError(self.path, f"no line end in {MAX_LINE >> 20} MB: not a CSV file")
+        block, self.rest = self.rest, b""
+        return block + b"\n" if block else b""
+
+
+class Lines:
+    """The lines the row-by-row reader (`csv.reader`) reads. It ends where a row ends; a row whose
+    quoted value runs past the block's end reads on into the next block (`more`)."""
+
+    def __init__(self, more: Callable[[], bool]) -> None:
+        self.lines: deque[str] = deque()
+        self.at_row_start = True
+        self.more = more
+
+    def __iter__(self) -> Lines:
+        return self
+
+    def __next__(self) -> str:
+        if not self.lines and (self.at_row_start or not self.more()):
+            raise StopIteration
+        self.at_row_start = False
+        return self.lines.popleft()
 
 
 class Importer(ChartWriter):
     def __init__(
-        self, path: str, store: FileStore, window_rows: int, progress: Callable[[int, int, int], None] | None
+        self,
+        path: str,
+        store: FileStore,
+        window_rows: int,
+        progress: Callable[[int, int, int], None] | None,
+        fast: bool = True,
     ) -> None:
         super().__init__(path, store)
         self.window_rows = window_rows
         self.progress = progress
+        self.fast = fast
         self.codes = _region_codes()
         self.open: OrderedDict[Key, OpenChart] = OrderedDict()
         self.open_rows = 0
         self.dates: dict[str, dt.date | None] = {}
+        self.lines = Lines(self.read_on)
+        self.reader = csv.reader(self.lines)
+        self.blocks: Blocks | None = None
+        self.lines_before = 0  # lines of the file read by the fast path (the reader counts its own)
+        # The row-by-row reader's chart: the one of the last row whose region and date were read.
+        self.chart: OpenChart | None = None
+        self.region_text: str | None = None
+        self.date_text: str | None = None
+
+    @property
+    def line(self) -> int:
+        """The number of the last line read."""
+        return self.lines_before + self.reader.line_num
 
     def parse_date(self, text: str) -> dt.date | None:
         if text not in self.dates:
@@ -75,19 +148,17 @@ class Importer(ChartWriter):
 
     def run(self) -> ImportReport:
         start = time.perf_counter()
-        text, raw = open_text(self.path)
+        binary, raw = open_binary(self.path)
         size = os.fstat(raw.fileno()).st_size
-        # Millions of small dicts that live until their chart is stored: the cyclic collector would
-        # scan the whole window again and again (10x slower). They form no cycles; refcounts free them.
+        # Rows read one by one become small dicts that live until their chart is stored: the cyclic
+        # collector would scan the whole window again and again. They form no cycles; refcounts free them.
         collecting = gc.isenabled()
         gc.disable()
         try:
-            with text:
-                self.read(text, raw, size)
+            with binary, raw:
+                self.read(raw, size, Blocks(self.path, binary))
             self.drain(0)
             self.merge_late()
-        except UnicodeDecodeError as exc:
-            raise HistoryImportError(self.path, f"not UTF-8 text ({exc.reason})", self.line) from None
         except (OSError, EOFError, zlib.error) as exc:
             if isinstance(exc, FileNotFoundError):
                 raise
@@ -101,110 +172,186 @@ class Importer(ChartWriter):
             self.progress(size, size, self.report.rows)
         return self.report
 
-    line = 0
-
-    def read(self, text: IO[str], raw: IO[bytes], size: int) -> None:
-        reader = csv.reader(text)
-        header = next(reader, None)
+    def read(self, raw: IO[bytes], size: int, blocks: Blocks) -> None:
+        self.blocks = blocks
+        block = blocks.next()
+        if block.startswith(_BOM):
+            block = block[len(_BOM) :]
+        end = block.find(b"\n") + 1
+        self.add_text(block[:end])
+        header = next(self.reader, None)
         if header is None:
             raise HistoryImportError(self.path, "the file is empty")
         if tuple(column.strip() for column in header) != HEADER:
-            raise HistoryImportError(
-                self.path, f"header is {','.join(header)!r}, expected {','.join(HEADER)!r}", reader.line_num
-            )
-        report, codes, unknown = self.report, self.codes, self.report.unknown_regions
-        trends, bad, url_length = TRENDS, self.bad, len(TRACK_URL)
-        chart: OpenChart | None = None
-        region_text = date_text = ""
-        rows = viral = 0
+            raise HistoryImportError(self.path, f"header is {','.join(header)!r}, expected {','.join(HEADER)!r}", 1)
+        block = block[end:]
         next_progress = 0
-        for row in reader:
-            rows += 1
-            if rows >= next_progress:
-                next_progress = rows + 200_000
-                self.line = reader.line_num
-                if self.progress:
-                    self.progress(raw.tell(), size, rows)
-            try:
-                title, rank_text, row_date, artist, url, row_region, kind, trend, streams = row
-            except ValueError:
-                if row:  # (a blank line is no row)
-                    bad(reader.line_num, f"{len(row)} columns, expected {len(HEADER)}", chart)
-                continue
-            if kind != "top200":
-                if kind == "viral50":
-                    viral += 1
-                else:
-                    bad(reader.line_num, f"chart {kind!r} is neither top200 nor viral50", None)
-                continue
-            if row_region != region_text or row_date != date_text:
-                line = reader.line_num
-                code = codes.get(row_region.strip().casefold())
-                if code is None:
-                    unknown[row_region] = unknown.get(row_region, 0) + 1
-                    continue
-                day = self.parse_date(row_date)
-                if day is None:
-                    bad(line, f"date {row_date!r} is not a chart date (YYYY-MM-DD, from {FIRST_CHART_DATE})", chart)
-                    continue
-                region_text, date_text = row_region, row_date
-                chart = self.chart_for((daily_alias(code), day), line)
-            try:
-                rank = int(rank_text)
-            except ValueError:
-                bad(reader.line_num, f"rank {rank_text!r} is not a number", chart)
-                continue
-            if not 0 < rank <= MAX_RANK:
-                bad(reader.line_num, f"rank {rank} is not from 1 to {MAX_RANK}", chart)
-                continue
-            ranks = chart.ranks
-            if rank in ranks:
-                bad(reader.line_num, f"rank {rank} appears more than once (first on line {ranks[rank]})", chart)
-                continue
-            track = url[url_length:]
-            if not url.startswith(TRACK_URL) or not track.isalnum() or not track.isascii():
-                bad(reader.line_num, f"url {url!r} is not {TRACK_URL}{{id}}", chart)
-                continue
-            status = trends.get(trend)
-            data: dict[str, object] = {"currentRank": rank}
-            if status is not None:
-                data["entryStatus"] = status
-            elif trend:
-                bad(reader.line_num, f"trend {trend!r} is not one of {', '.join(TRENDS)}", chart)
-                continue
-            if streams:
-                if not streams.isdigit():
-                    if streams.endswith(".0") and streams[:-2].isdigit():
-                        streams = streams[:-2]
-                    else:
-                        bad(reader.line_num, f"streams {streams!r} is not a number", chart)
-                        continue
-                data["rankingMetric"] = {"value": streams, "type": "STREAMS"}
-            if rank < chart.top:
-                chart.ordered = False
+        while block:
+            parsed = parse_block(block, self.codes, self.parse_date, daily_alias) if self.fast else None
+            if parsed is None:
+                self.read_rows(block)
             else:
-                chart.top = rank
-            ranks[rank] = chart.last_line = reader.line_num
-            chart.entries.append(
-                {
-                    "chartEntryData": data,
-                    "trackMetadata": {
-                        "trackName": title,
-                        "trackUri": _TRACK_URI + track,
-                        "artists": [{"name": name} for name in artist.split(", ") if name]
-                        if ", " in artist
-                        else ([{"name": artist}] if artist else []),
-                    },
-                }
-            )
-            self.open_rows += 1
-            if self.open_rows > self.window_rows:
-                self.close_oldest(keep=chart.key)
-        self.line = reader.line_num
-        report.rows = rows
-        report.viral_rows = viral
+                self.add_block(parsed)
+                self.lines_before += parsed.rows
+            if self.progress and self.report.rows >= next_progress:
+                next_progress = self.report.rows + 200_000
+                self.progress(raw.tell(), size, self.report.rows)
+            block = blocks.next()
         while self.open:
             self.close_oldest(keep=None)
+
+    def add_text(self, block: bytes) -> None:
+        """A block's lines for the row-by-row reader."""
+        try:
+            text = block.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = self.line + block[: exc.start].count(b"\n") + 1
+            raise HistoryImportError(self.path, f"not UTF-8 text ({exc.reason})", line) from None
+        self.lines.lines.extend(_LINE.findall(text))
+
+    def read_on(self) -> bool:
+        """The next block for a row whose quoted value runs past its block's end (False at the end)."""
+        block = self.blocks.next() if self.blocks else b""
+        if block:
+            self.add_text(block)
+        return bool(block)
+
+    def read_rows(self, block: bytes) -> None:
+        """Every row of the block, one by one (and of the blocks after it that a row runs into)."""
+        self.add_text(block)
+        lines, reader, read_row = self.lines, self.reader, self.read_row
+        while True:
+            lines.at_row_start = True
+            row = next(reader, None)
+            if row is None:
+                return
+            self.report.rows += 1
+            read_row(row, self.lines_before + reader.line_num)
+
+    def read_row(self, row: list[str], line: int) -> None:
+        bad = self.bad
+        chart = self.chart
+        try:
+            title, rank_text, row_date, artist, url, row_region, kind, trend, streams = row
+        except ValueError:
+            if row:  # (a blank line is no row)
+                bad(line, f"{len(row)} columns, expected {len(HEADER)}", chart)
+            return
+        if kind != "top200":
+            if kind == "viral50":
+                self.report.viral_rows += 1
+            else:
+                bad(line, f"chart {kind!r} is neither top200 nor viral50", None)
+            return
+        if row_region != self.region_text or row_date != self.date_text:
+            code = self.codes.get(row_region.strip().casefold())
+            if code is None:
+                unknown = self.report.unknown_regions
+                unknown[row_region] = unknown.get(row_region, 0) + 1
+                return
+            day = self.parse_date(row_date)
+            if day is None:
+                bad(line, f"date {row_date!r} is not a chart date (YYYY-MM-DD, from {FIRST_CHART_DATE})", chart)
+                return
+            self.region_text, self.date_text = row_region, row_date
+            chart = self.chart = self.chart_for((daily_alias(code), day), line)
+        if chart.count:
+            chart.unpack()
+        try:
+            rank = int(rank_text)
+        except ValueError:
+            bad(line, f"rank {rank_text!r} is not a number", chart)
+            return
+        if not 0 < rank <= MAX_RANK:
+            bad(line, f"rank {rank} is not from 1 to {MAX_RANK}", chart)
+            return
+        if rank in chart.ranks:
+            bad(line, f"rank {rank} appears more than once (first on line {chart.ranks[rank]})", chart)
+            return
+        track = url[len(TRACK_URL) :]
+        if not url.startswith(TRACK_URL) or not track.isalnum() or not track.isascii():
+            bad(line, f"url {url!r} is not {TRACK_URL}{{id}}", chart)
+            return
+        status = TRENDS.get(trend)
+        data: dict[str, object] = {"currentRank": rank}
+        if status is not None:
+            data["entryStatus"] = status
+        elif trend:
+            bad(line, f"trend {trend!r} is not one of {', '.join(TRENDS)}", chart)
+            return
+        if streams:
+            if not streams.isdigit():
+                if streams.endswith(".0") and streams[:-2].isdigit():
+                    streams = streams[:-2]
+                else:
+                    bad(line, f"streams {streams!r} is not a number", chart)
+                    return
+            data["rankingMetric"] = {"value": streams, "type": "STREAMS"}
+        entry = {
+            "chartEntryData": data,
+            "trackMetadata": {"trackName": title, "trackUri": _TRACK_URI + track, "artists": credits(artist)},
+        }
+        self.add_entry(chart, line, rank, entry)
+
+    def add_entry(self, chart: OpenChart, line: int, rank: int, entry: dict) -> None:
+        """One good row of an unpacked chart (its rank not in the chart yet)."""
+        if rank < chart.top:
+            chart.ordered = False
+        else:
+            chart.top = rank
+        chart.ranks[rank] = chart.last_line = line
+        chart.entries.append(entry)
+        self.open_rows += 1
+        if self.open_rows > self.window_rows:
+            self.close_oldest(keep=chart.key)
+
+    def add_block(self, block: Block) -> None:
+        """A block the fast path read: each run of a chart's rows joins its chart as one piece of
+        JSON when it continues the chart's ranks in order (the common case), else row by row."""
+        report = self.report
+        report.rows += block.rows
+        report.viral_rows += block.viral_rows
+        for name, count in block.unknown_regions.items():
+            report.unknown_regions[name] = report.unknown_regions.get(name, 0) + count
+        first = self.line + 1  # the block's first line
+        for run in block.runs:
+            start, end = run.start, run.end
+            lines = block.lines[start:end] + first
+            chart = self.chart_for((run.alias, run.day), int(lines[0]))
+            ranks = block.ranks[start:end]
+            in_order = (
+                not run.repeats_a_track
+                and not chart.entries
+                and not chart.errors
+                and ranks[0] == chart.top + 1
+                and (end - start == 1 or bool((np.diff(ranks) == 1).all()))
+            )
+            if in_order:
+                chart.pack(block.entries_json(start, end), lines, int(ranks[-1]))
+                self.grown(chart, end - start)
+                continue
+            chart.unpack()
+            entries = orjson.loads(b"[" + block.entries_json(start, end) + b"]")
+            for line, rank, entry in zip(lines.tolist(), ranks.tolist(), entries, strict=True):
+                if rank in chart.ranks:
+                    self.bad(line, f"rank {rank} appears more than once (first on line {chart.ranks[rank]})", chart)
+                else:
+                    self.add_entry(chart, line, rank, entry)
+        if block.runs:
+            self.chart = self.open.get((block.runs[-1].alias, block.runs[-1].day))
+            self.region_text, self.date_text = block.last_region, block.last_date
+
+    def grown(self, chart: OpenChart, rows: int) -> None:
+        """`rows` rows joined `chart`: close the oldest other charts as `add_entry` would, row by row."""
+        while rows:
+            room = self.window_rows - self.open_rows  # rows that fit before the window is exceeded
+            if room >= rows:
+                self.open_rows += rows
+                return
+            step = room + 1 if room >= 0 else 1
+            self.open_rows += step
+            rows -= step
+            self.close_oldest(keep=chart.key)
 
     def chart_for(self, key: Key, line: int) -> OpenChart:
         """The open chart of this key (a new one if none), most recently used last."""
@@ -224,7 +371,10 @@ class Importer(ChartWriter):
             self.open.move_to_end(key)
             key, chart = next(iter(self.open.items()))
         del self.open[key]
-        self.open_rows -= len(chart.entries)
+        self.open_rows -= chart.size
+        if chart is self.chart:
+            self.chart = None
+            self.region_text = self.date_text = None
         self.finish(chart)
 
     def finish(self, chart: OpenChart) -> None:
@@ -235,10 +385,13 @@ class Importer(ChartWriter):
         if chart.errors:
             self.reject(key)
             return
-        if not chart.entries:
+        if not chart.size:
             return
-        if chart.top != len(chart.entries):  # ranks not 1..N yet: the rest may come later, keep it aside
+        if chart.top != chart.size:  # ranks not 1..N yet: the rest may come later, keep it aside
             self.spill(chart)
+            return
+        if chart.count:  # packed: its entries are JSON already, in rank order
+            self.store_json(key, chart)
             return
         if not chart.ordered:
             chart.entries.sort(key=entry_rank)
@@ -251,9 +404,10 @@ def import_history(
     store: FileStore,
     progress: Callable[[int, int, int], None] | None = None,
     window_rows: int = WINDOW_ROWS,
+    fast: bool = True,
 ) -> ImportReport:
     """Store every complete, valid top200 chart of a history CSV as a raw snapshot (see the module
     docstring). `progress(bytes_read, bytes_total, rows)` is called every 200,000 rows.
 
     Raises HistoryImportError when the file cannot be read at all; bad rows are in the report."""
-    return Importer(str(path), store, window_rows, progress).run()
+    return Importer(str(path), store, window_rows, progress, fast).run()
