@@ -106,11 +106,11 @@ def cron(raw: str) -> str:
     return " ".join(fields)
 
 
-_MEMORY = re.compile(r"^\s*(\d+(\.\d+)?)\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*$|^\s*(\d+(\.\d+)?)\s*%\s*$", re.I)
+MEMORY = re.compile(r"^\s*(\d+(\.\d+)?)\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*$|^\s*(\d+(\.\d+)?)\s*%\s*$", re.I)
 
 
 def memory(raw: str) -> str:
-    match = _MEMORY.match(raw)
+    match = MEMORY.match(raw)
     if not match or float(match[1] or match[4]) <= 0 or (match[4] and float(match[4]) > 100):
         raise ValueError("an amount of memory such as 2GB, 512MB or 1.5GiB, or a share of the machine's such as 25%")
     return raw.strip().replace(" ", "")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 
+from spotify_charts.settings.parsers import MEMORY
 from spotify_charts.snapshots.arrow import ChartTables, concat_tables
 from spotify_charts.warehouses.base import (
     DUCKDB_ROW_GROUP_ROWS,
@@ -27,6 +28,21 @@ LARGE_LOAD_ENTRIES = 2_000_000
 # dbt's connections also leave row order to DuckDB (no model depends on it; every order is an
 # ORDER BY): a table built by a backfill then has full row groups, as the loader's large copy.
 DBT_DUCKDB_SETTINGS = {"preserve_insertion_order": False}
+
+
+LOADER_MEMORY_SHARE = 0.8
+_UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "KIB": 1 << 10, "MIB": 1 << 20, "GIB": 1 << 30}
+_UNITS["TIB"] = 1 << 40
+
+
+def memory_bytes(limit: str | None) -> int:
+    """A memory setting (`1.5GB`, `25%`; None: DuckDB's default, 80% of the machine's) in bytes."""
+    match = MEMORY.match(limit or "80%")
+    if match is None:
+        raise ValueError(f"not an amount of memory: {limit!r}")
+    if match[4]:
+        return int(float(match[4]) / 100 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    return int(float(match[1]) * _UNITS[match[3].upper()])
 
 
 class DuckDBWarehouse(Warehouse):
@@ -84,6 +100,10 @@ class DuckDBWarehouse(Warehouse):
             self.ensure_tables(con)
             # One DuckDB thread: the load's two parser threads already keep both cores busy.
             con.execute("set threads to 1")
+            # DuckDB fills its memory limit before writing a large load's blocks out, and this
+            # process also holds the parsers' batches: DuckDB gets a share of the limit, so the
+            # whole process stays near it (26 M entries at 1.5GB: 1.8 GiB with all of it, 1.5 GiB).
+            con.execute(f"set memory_limit = '{int(memory_bytes(self.memory_limit) * LOADER_MEMORY_SHARE)}B'")
             if large:
                 for name in TABLES:
                     con.execute(f"drop table if exists {target}{name}")

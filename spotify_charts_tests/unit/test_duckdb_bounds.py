@@ -4,6 +4,7 @@ instead of failing (or taking the machine's memory)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import duckdb
@@ -11,7 +12,7 @@ import pytest
 
 from spotify_charts import settings, warehouses
 from spotify_charts.warehouses.base import dbt_arguments
-from spotify_charts.warehouses.duckdb import DBT_DUCKDB_SETTINGS, DuckDBWarehouse
+from spotify_charts.warehouses.duckdb import DBT_DUCKDB_SETTINGS, DuckDBWarehouse, memory_bytes
 
 SHOW = (
     "select current_setting('memory_limit') as memory_limit, current_setting('threads') as threads, "
@@ -86,3 +87,31 @@ def test_dbt_run_by_hand_leaves_row_order_to_duckdb_as_the_pipelines_dbt_does():
     assert DBT_DUCKDB_SETTINGS
     for name, value in DBT_DUCKDB_SETTINGS.items():
         assert f"'{name}': {str(value).lower()}" in profile, name
+
+
+@pytest.mark.parametrize(("limit", "loader"), [("300MB", "240MB"), ("1GiB", f"{int(0.8 * 2**30)}B")])
+def test_the_loader_gives_duckdb_a_share_of_the_limit_for_its_own_batches(tmp_path, limit, loader):
+    """The loading process also holds its parsers' batches: DuckDB gets 80% of the limit while a
+    load runs (seen from a second connection to the same database), and the whole limit after."""
+    warehouse = DuckDBWarehouse(tmp_path / "w.duckdb", memory_limit=limit, threads=1)
+    seen = []
+
+    def batches():
+        with warehouse.connect() as con:  # the same database in this process: its settings are shared
+            seen.append(con.execute("select current_setting('memory_limit')").fetchone()[0])
+        yield from ()
+
+    warehouse.replace_charts(["regional-ee-daily"], dt.date(2025, 6, 1), dt.date(2025, 6, 1), batches())
+    assert seen == [duckdb_shows(loader)]
+    assert warehouse.query("select current_setting('memory_limit') as m") == [{"m": duckdb_shows(limit)}]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("1.5GB", 1_500_000_000), ("512 mb", 512_000_000), ("2GiB", 2 << 30), ("100B", 100), ("50%", None)],
+)
+def test_memory_settings_in_bytes(text, expected):
+    import os
+
+    half = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
+    assert memory_bytes(text) == (expected if expected is not None else half)

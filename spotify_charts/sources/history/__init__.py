@@ -21,7 +21,8 @@ It streams: plain or gzipped input (detected by its first bytes), read once in b
 lines (~8 MB), rows never all in memory. A block is read column by column with Arrow's CSV reader
 and checked and turned into the entries' JSON without a Python step per row (`columns.py`); a
 block with anything unusual in it (a bad row, a line end inside a quoted title, a blank line) is
-read row by row instead, with the same result (a test compares both ways byte for byte). Charts are stored as their rows end, which needs each chart's rows to be close together
+read row by row instead, with the same result (a test compares both ways byte for byte).
+Charts are stored as their rows end, which needs each chart's rows to be close together
 (the public file keeps them together; charts may come in any order, rows of a chart in any rank
 order). Up to `window_rows` rows of recent charts stay open, so rows a little out of place still
 join their chart. A row of a chart that was already stored (a file in no useful order) is spilled
