@@ -319,3 +319,15 @@ def test_a_file_without_line_ends_is_refused(tmp_path, monkeypatch):
     path.write_bytes(b"x" * 5000)
     with pytest.raises(HistoryImportError, match="blob.csv: no line end in"):
         import_history(path, LocalFileStore(tmp_path / "raw"))
+
+
+def test_carriage_returns_alone_end_lines_too(tmp_path):
+    """A file saved with old Mac line ends (CR alone) gives the same charts as one with LF."""
+    lf, cr = LocalFileStore(tmp_path / "lf"), LocalFileStore(tmp_path / "cr")
+    import_history(write_history(tmp_path / "lf.csv", ROWS), lf)
+    path = tmp_path / "cr.csv"
+    path.write_bytes((tmp_path / "lf.csv").read_bytes().replace(b"\n", b"\r"))
+    report = import_history(path, cr)
+    assert (report.rows, report.charts_stored, report.entries_stored) == (12, 4, 8)
+    for key in KEYS:
+        assert payload(cr, key)["entries"] == payload(lf, key)["entries"]

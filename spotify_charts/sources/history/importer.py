@@ -184,10 +184,17 @@ class Importer(ChartWriter):
             raise HistoryImportError(self.path, "the file is empty")
         if tuple(column.strip() for column in header) != HEADER:
             raise HistoryImportError(self.path, f"header is {','.join(header)!r}, expected {','.join(HEADER)!r}", 1)
+        if self.lines.lines:  # more lines in the header's: line ends that are carriage returns alone
+            self.read_rows(b"")
         block = block[end:]
         next_progress = 0
         while block:
-            parsed = parse_block(block, self.codes, self.parse_date, daily_alias) if self.fast else None
+            # (lines the row-by-row reader has not read yet come first: that reader reads the block)
+            parsed = (
+                parse_block(block, self.codes, self.parse_date, daily_alias)
+                if self.fast and not self.lines.lines
+                else None
+            )
             if parsed is None:
                 self.read_rows(block)
             else:
