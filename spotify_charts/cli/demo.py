@@ -1,21 +1,22 @@
-"""Command line for `make demo`: check the settings and the date window, run every asset as one
-backfill, report.
+"""Command line for `make demo`: check the settings and the date window, run every asset (two runs,
+in one Dagster process), report.
 
 Usage: python -m spotify_charts.cli.demo demo [--start YYYY-MM-DD] [--end YYYY-MM-DD]
 
 Every setting is parsed and checked (and the data folder's writability) before Dagster is started,
-so a bad one ends the command with one line and exit status 2, and no run is recorded.
+so a bad one ends the command with one line and exit status 2, and no run is recorded. The runs
+themselves execute in a child process (`python -m spotify_charts.cli.demo runs FIRST LAST`), so
+that Ctrl-C can end them and a second Ctrl-C stop them at once.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import os
 import subprocess
 import sys
-import sysconfig
-from pathlib import Path
 
 from spotify_charts import settings, storage, warehouses
 from spotify_charts.dashboard.data import CONTRACT_TABLES
@@ -93,7 +94,7 @@ def _release_dead_runs() -> list[str]:
 
 
 def _run_to_the_end(command: list[str], env: dict[str, str]) -> int:
-    """Run the Dagster command; on Ctrl-C let it end its run (CANCELED or FAILURE), then make sure
+    """Run the Dagster process; on Ctrl-C let it end its run (CANCELED or FAILURE), then make sure
     no run of it is left STARTED or holding the warehouse slot."""
     process = subprocess.Popen(command, env=env)
     try:
@@ -113,20 +114,34 @@ def _run_to_the_end(command: list[str], env: dict[str, str]) -> int:
 
 
 def _runs(first: dt.date, last: dt.date) -> list[list[str]]:
-    """The demo's two `dg launch` commands: every date-partitioned asset for the window as one run,
-    then the assets made from all of history (dimensions, analytics marts, dashboard) as a second.
+    """The demo's two runs, as `dg launch` arguments: every date-partitioned asset for the window as
+    one run, then the assets made from all of history (dimensions, analytics marts, dashboard) as a
+    second.
 
     One run of both would plan each of the second group's ~130 checks once per date of the window
     (Dagster 1.13 records a planned check row per partition of the run, even for an unpartitioned
     asset's check: 58,000 rows and ~13 s for a year); a daily backfill from the UI splits them the
     same way, by partitions definition."""
-    launch = [str(Path(sysconfig.get_path("scripts")) / "dg"), "launch", "-m", "spotify_charts.definitions"]
     # The steps run one after another anyway; in one process they skip ~5 s of start-up each.
     in_process = ["--config-json", '{"execution": {"config": {"in_process": {}}}}']
     return [
-        [*launch, "--assets", "partitions:time", "--partition-range", f"{first}...{last}", *in_process],
-        [*launch, "--assets", "partitions:none", *in_process],
+        ["--assets", "partitions:time", "--partition-range", f"{first}...{last}", *in_process],
+        ["--assets", "partitions:none", *in_process],
     ]
+
+
+def materialize(first: dt.date, last: dt.date) -> int:
+    """The Dagster process (`runs`): release dead runs, then both runs, each `dg launch -m
+    spotify_charts.definitions ...` called in this one process, so Dagster is imported and the
+    definitions loaded once (two `dg launch` commands and the check before did it three times)."""
+    from spotify_charts.defs.automation.launch import launch_in_one_process  # imports Dagster
+
+    _release_dead_runs()  # a run killed earlier must not hold the warehouse
+    returncode = launch_in_one_process(_runs(first, last))
+    # The process ends now: without this, its exit garbage-collects what a year's runs left in
+    # memory (~1 s); frozen objects are left to the OS.
+    gc.freeze()
+    return returncode
 
 
 def demo(start: str | None, end: str | None) -> int:
@@ -137,16 +152,15 @@ def demo(start: str | None, end: str | None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"Materialising every asset for {first} .. {last}", flush=True)
-    _release_dead_runs()  # a run killed earlier must not hold the warehouse
     # With SQLite instance storage Dagster otherwise records a "planned" event per asset and per
     # partition before the run starts (2,555 for a year of 7 partitioned assets, ~25 ms each here):
     # minutes. One event per asset with the whole range instead; the run's own events are the same.
     env = {**os.environ, "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true"}
-    for run in _runs(first, last):
-        returncode = _run_to_the_end(run, env)
-        if returncode:
-            print("error: the run failed; see the log above", file=sys.stderr)
-            return returncode
+    runs = [sys.executable, "-m", "spotify_charts.cli.demo", "runs", str(first), str(last)]
+    returncode = _run_to_the_end(runs, env)
+    if returncode:
+        print("error: the run failed; see the log above", file=sys.stderr)
+        return returncode
     print(_report(*_targets()))
     return 0
 
@@ -157,7 +171,12 @@ def main(argv: list[str] | None = None) -> int:
     demo_parser = sub.add_parser("demo", help="run every asset for a window of chart dates")
     demo_parser.add_argument("--start")
     demo_parser.add_argument("--end")
+    runs_parser = sub.add_parser("runs", help="(what `demo` starts) the runs for FIRST..LAST, in this process")
+    runs_parser.add_argument("first", type=dt.date.fromisoformat)
+    runs_parser.add_argument("last", type=dt.date.fromisoformat)
     args = parser.parse_args(argv)
+    if args.command == "runs":
+        return materialize(args.first, args.last)
     return demo(args.start, args.end)
 
 

@@ -1,6 +1,9 @@
 import datetime as dt
+import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -86,3 +89,38 @@ def test_the_report_says_where_the_run_wrote_locally_or_in_s3(tmp_path, monkeypa
     in_s3 = cli._report(store, warehouse)
     assert f"Raw snapshots: s3://{s3_bucket}/prod/raw/spotify-charts" in in_s3
     assert f"Dashboard:     s3://{s3_bucket}/prod/dashboard/index.html" in in_s3
+
+
+def test_the_demo_records_both_runs_in_the_instance_from_one_dagster_process(tmp_path):
+    """`make demo`'s two runs, as `dg launch` records them (the partition range's tags, the assets),
+    both executed by one process that is not the demo's own: one Dagster start for both."""
+    import dagster as dg
+
+    repo = Path(__file__).resolve().parents[2]
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copyfile(repo / "dagster.yaml", home / "dagster.yaml")
+    data = tmp_path / "data"
+    env = {**os.environ, "DAGSTER_HOME": str(home), "SPOTIFY_CHARTS_DATA_DIR": str(data),
+           "SPOTIFY_CHARTS_REGIONS": "global,ee"}  # fmt: skip
+    first, last = "2025-06-01", "2025-06-02"
+    result = subprocess.run(
+        [sys.executable, "-m", "spotify_charts.cli.demo", "demo", "--start", first, "--end", last],
+        cwd=repo, env=env, capture_output=True, text=True, check=False, timeout=900,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Raw snapshots:" in result.stdout and "Dashboard:" in result.stdout
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        partitioned, history = (r.dagster_run for r in reversed(instance.get_run_records()))
+        assert partitioned.status == history.status == dg.DagsterRunStatus.SUCCESS
+        assert partitioned.tags["dagster/asset_partition_range_start"] == first
+        assert partitioned.tags["dagster/asset_partition_range_end"] == last
+        assert dg.AssetKey("raw_chart_snapshots") in partitioned.asset_selection
+        assert "dagster/asset_partition_range_start" not in history.tags
+        assert dg.AssetKey("dashboard") in history.asset_selection
+        (pid,) = {
+            instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_START)[0].dagster_event.pid
+            for run in (partitioned, history)
+        }
+        assert pid != os.getpid()
