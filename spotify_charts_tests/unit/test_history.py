@@ -265,7 +265,7 @@ def test_the_fast_path_stores_what_the_row_by_row_reader_stores_byte_for_byte(tm
     """Arrow's column-by-column reading of a block gives the same snapshots (bytes), bad rows,
     skipped rows and late rows as reading the same file row by row; small blocks split charts,
     quoted line ends and CRLF endings at every place."""
-    from spotify_charts.sources.history import importer
+    from spotify_charts.sources.history import importer, lines
 
     rows = quirky_rows(seed)
     text = "\n".join([HEADER, *rows]) + "\n"
@@ -274,7 +274,7 @@ def test_the_fast_path_stores_what_the_row_by_row_reader_stores_byte_for_byte(tm
     path = tmp_path / "charts.csv"
     path.write_bytes(("\ufeff" if seed % 4 == 0 else "").encode() + text.encode())
     if seed % 2:
-        monkeypatch.setattr(importer, "CHUNK", 200 + 37 * seed)  # blocks of a few rows
+        monkeypatch.setattr(lines, "CHUNK", 200 + 37 * seed)  # blocks of a few rows
     window = 5 if seed % 3 == 0 else importer.WINDOW_ROWS  # charts closed (and rows late) early
     slow = import_history(path, LocalFileStore(tmp_path / "slow"), window_rows=window, fast=False)
     fast_blocks = []
@@ -299,22 +299,22 @@ def test_a_clean_file_is_read_column_by_column(tmp_path, monkeypatch):
 
 
 def test_a_track_twice_in_a_chart_split_between_blocks_keeps_the_chart_out(tmp_path, monkeypatch):
-    from spotify_charts.sources.history import importer
+    from spotify_charts.sources.history import lines
 
     rows = [
         f"A,{rank},2017-01-01,X,{URL}{'0aa' if rank in (1, 6) else f'1b{rank}'},Global,top200,,{rank}"
         for rank in range(1, 7)
     ]
-    monkeypatch.setattr(importer, "CHUNK", 150)  # about two rows a block
+    monkeypatch.setattr(lines, "CHUNK", 150)  # about two rows a block
     report = import_history(write_history(tmp_path / "charts.csv", rows), LocalFileStore(tmp_path / "raw"))
     assert report.charts_stored == 0 and report.charts_rejected == ["regional-global-daily/2017-01-01"]
     assert "track spotify:track:0aa appears more than once" in report.bad_rows[0].problem
 
 
 def test_a_file_without_line_ends_is_refused(tmp_path, monkeypatch):
-    from spotify_charts.sources.history import importer
+    from spotify_charts.sources.history import lines
 
-    monkeypatch.setattr(importer, "MAX_LINE", 1000)
+    monkeypatch.setattr(lines, "MAX_LINE", 1000)
     path = tmp_path / "blob.csv"
     path.write_bytes(b"x" * 5000)
     with pytest.raises(HistoryImportError, match="blob.csv: no line end in"):

@@ -33,7 +33,8 @@ late row was bad. Until then such a chart's snapshot is partial: load staging af
 Plain module (no Dagster import).
 """
 
-from spotify_charts.sources.history.importer import WINDOW_ROWS, import_history, open_binary
+from spotify_charts.sources.history.importer import WINDOW_ROWS, import_history
+from spotify_charts.sources.history.lines import open_binary
 from spotify_charts.sources.history.report import BadRow, HistoryImportError, ImportReport, check_report
 
 __all__ = [
