@@ -106,7 +106,7 @@ def parse_block(
 
     `block` holds whole lines (each ending with a line end); `codes` maps casefolded region names to
     codes; `chart_date` reads a date or gives None; `alias_of` makes a chart alias of a code."""
-    if block.count(b"\r") != block.count(b"\r\n"):
+    if b"\r" in block and block.count(b"\r") != block.count(b"\r\n"):
         return None  # a bare carriage return: the row-by-row reader counts lines with it
     try:
         table = pa_csv.read_csv(pa.py_buffer(block), _READ, _PARSE, _CONVERT)
