@@ -173,7 +173,7 @@ DUCKDB_PATH = Setting(
 DUCKDB_MEMORY_LIMIT = Setting(
     "SPOTIFY_CHARTS_DUCKDB_MEMORY_LIMIT",
     "1.5GB",
-    "DuckDB's `memory_limit` in every DuckDB connection the pipeline opens (loader, checks, dashboard) and in dbt's: beyond it DuckDB spills to `SPOTIFY_CHARTS_DUCKDB_TEMP_DIR` instead of growing (DuckDB's own default is 80% of the machine's memory). The staging loader gives DuckDB 80% of it, as the loader's own parsed batches take the rest. The default keeps every process under 2 GB at 26 million entries, dbt as fast as with 2GB (BENCHMARKS.md); `4GB`, `512MB` or a share such as `25%`",
+    "DuckDB's `memory_limit` in every DuckDB connection the pipeline opens (loader, checks, dashboard) and in dbt's: beyond it DuckDB spills to `SPOTIFY_CHARTS_DUCKDB_TEMP_DIR` instead of growing (DuckDB's own default is 80% of the machine's memory). The staging step (the loader and its checks) gives DuckDB 80% of it, as its process also holds the loader's parsed batches. The default keeps every process under 2 GB at 26 million entries, dbt as fast as with 2GB (BENCHMARKS.md); `4GB`, `512MB` or a share such as `25%`",
     parsers.memory,
 )
 DUCKDB_THREADS = Setting(

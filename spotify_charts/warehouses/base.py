@@ -40,6 +40,12 @@ class Warehouse(ABC):
         Passwords reach dbt as the variables the user set, which the dbt process inherits."""
         return {}
 
+    def sharing_memory(self) -> Warehouse:
+        """This warehouse for a process that holds much of its own besides the warehouse's client
+        (the staging step, after its load): DuckDB, in the process, gets a share of its memory limit.
+        A warehouse with its own server is itself."""
+        return self
+
     @abstractmethod
     def query(self, sql: str, params: list | None = None) -> list[dict]:
         """Rows of a read-only query with bound parameters (the dashboard and the checks use it)."""

@@ -180,3 +180,36 @@ def test_the_freshness_check_warns_on_old_data_and_passes_on_yesterdays(warehous
     monkeypatch.setenv("SPOTIFY_CHARTS_DUCKDB_PATH", str(tmp_path / "none.duckdb"))
     empty = latest_chart_date_is_recent(warehouse=WarehouseResource())
     assert not empty.passed and empty.metadata["latest_chart_date"].value == "none loaded"
+
+
+def test_the_staging_steps_checks_give_duckdb_a_share_of_the_memory_limit(pipeline_env, monkeypatch):
+    """The checks run in the process that has just loaded (its leftovers are still there): their
+    DuckDB connections get 80% of SPOTIFY_CHARTS_DUCKDB_MEMORY_LIMIT, as the loader's does."""
+    from spotify_charts.defs.assets.raw import raw_chart_snapshots
+    from spotify_charts.defs.assets.staging import staging_chart_tables
+    from spotify_charts.defs.resources import build_resources
+
+    for name, value in {**pipeline_env, "SPOTIFY_CHARTS_DUCKDB_MEMORY_LIMIT": "300MB"}.items():
+        monkeypatch.setenv(name, value)
+    limits = []
+    query = DuckDBWarehouse.query
+
+    def seen(self, sql, params=None):
+        limits.append(query(self, "select current_setting('memory_limit') as m")[0]["m"])
+        return query(self, sql, params)
+
+    monkeypatch.setattr(DuckDBWarehouse, "query", seen)
+    day = dt.date(2025, 6, 2).isoformat()
+    result = dg.materialize(
+        [raw_chart_snapshots, staging_chart_tables],
+        resources=build_resources(),
+        tags={ASSET_PARTITION_RANGE_START_TAG: day, ASSET_PARTITION_RANGE_END_TAG: day},
+    )
+    checks = [
+        c for c in result.get_asset_check_evaluations() if c.asset_key == dg.AssetKey(["staging", "chart_entries"])
+    ]
+    assert result.success and len(checks) == len(RULES)
+    with duckdb.connect() as con:
+        con.execute("set memory_limit = '240MB'")
+        (share,) = con.execute("select current_setting('memory_limit')").fetchone()
+    assert limits and set(limits) == {share}

@@ -64,7 +64,7 @@ def staging_chart_tables(
         },
     )
     yield dg.MaterializeResult(asset_key=CHART_ENTRY_ARTISTS, metadata={"rows": report.artist_rows})
-    source = warehouse.get_warehouse()
+    source = warehouse.get_warehouse().sharing_memory()  # (this process still holds the load's leftovers)
     for rule in (*quality.BLOCKING_RULES, *quality.WARNING_RULES):
         with permanent_failures_not_retried():
             result = rule(source.query, aliases, dates[0], dates[-1])
