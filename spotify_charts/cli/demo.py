@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import gc
 import os
 import subprocess
 import sys
@@ -137,11 +136,7 @@ def materialize(first: dt.date, last: dt.date) -> int:
     from spotify_charts.defs.automation.launch import launch_in_one_process  # imports Dagster
 
     _release_dead_runs()  # a run killed earlier must not hold the warehouse
-    returncode = launch_in_one_process(_runs(first, last))
-    # The process ends now: without this, its exit garbage-collects what a year's runs left in
-    # memory (~1 s); frozen objects are left to the OS.
-    gc.freeze()
-    return returncode
+    return launch_in_one_process(_runs(first, last))
 
 
 def demo(start: str | None, end: str | None) -> int:

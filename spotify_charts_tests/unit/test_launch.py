@@ -86,15 +86,3 @@ def test_ctrl_c_during_a_run_or_after_it_stops_the_next(moment, monkeypatch):
         if moment == "between the runs":
             signal.signal(signal.SIGINT, previous)
     assert len(dg.calls) == 1
-
-
-def test_the_demos_dagster_process_releases_dead_runs_first_and_skips_the_collection_at_exit(monkeypatch):
-    from spotify_charts.cli import demo
-
-    done = []
-    monkeypatch.setattr(demo, "_release_dead_runs", lambda: done.append("released"))
-    monkeypatch.setattr(launch, "launch_in_one_process", lambda runs: done.append(runs) or 0)
-    monkeypatch.setattr(demo.gc, "freeze", lambda: done.append("frozen"))
-    first, last = demo.dt.date(2025, 1, 1), demo.dt.date(2025, 12, 31)
-    assert demo.main(["runs", str(first), str(last)]) == 0
-    assert done == ["released", demo._runs(first, last), "frozen"]
