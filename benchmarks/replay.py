@@ -170,6 +170,7 @@ def prepare(folder: Path, regions: list[str], days: int) -> dict:
         "import_rows_per_s": rows / watched.seconds,
         "import_peak_mib": watched.peak_mib(),
         "import_log": (folder / "import.log").read_text()[:2000],
+        "commit": subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip(),
     }
     print(f"  imported in {watched.seconds:.0f} s = {result['import_rows_per_s']:,.0f} rows/s, "
           f"peak {result['import_peak_mib']:.0f} MiB", flush=True)  # fmt: skip
@@ -327,10 +328,12 @@ def table_lines(result: dict) -> list[str]:
     """Rows for BENCHMARKS.md's table (the full detail is in result.json beside the data)."""
     prep, back, daily = result["prepared"], result["backfill"], result["update"]
     scale = f"{result['regions']} regions x {result['days']} days"
+    made = f"at {prep['commit'][:7]}" if prep.get("commit") else "at an earlier commit"
     lines = [
         f"| history import of the synthetic CSV ({prep['rows']:,} rows, {prep['csv_bytes'] / 1e9:.2f} GB "
-        f"gzipped), {scale} | {prep['import_rows_per_s']:,.0f} rows/s ({prep['import_s']:.0f} s), "
-        f"peak {prep['import_peak_mib']:.0f} MiB | 200,000 rows/s |",
+        f"gzipped), {scale}, when the data was made ({made}; "
+        f"delete prepared.json to measure it again) | {prep['import_rows_per_s']:,.0f} rows/s "
+        f"({prep['import_s']:.0f} s), peak {prep['import_peak_mib']:.0f} MiB | 200,000 rows/s |",
         f"| replay: raw snapshots to dashboard in two runs, {scale} | {back['seconds']:.0f} s, "
         f"largest process {back['peak_mib']:.0f} MiB | 15 min, 2 GB |",
     ]  # fmt: skip
