@@ -331,3 +331,72 @@ def test_carriage_returns_alone_end_lines_too(tmp_path):
     assert (report.rows, report.charts_stored, report.entries_stored) == (12, 4, 8)
     for key in KEYS:
         assert payload(cr, key)["entries"] == payload(lf, key)["entries"]
+
+
+def _row(title: str, rank: int, chart: str = "top200", streams: str = "10") -> str:
+    return f"{title},{rank},2017-01-01,A,{URL}t{rank},Global,{chart},,{streams}\n"
+
+
+def imported_both_ways(tmp_path: Path, name: str, text: str, monkeypatch, chunk: int | None = None):
+    """The report and snapshots of one file read row by row and with the fast path; equal, or the
+    same HistoryImportError."""
+    from spotify_charts.sources.history import lines
+
+    path = tmp_path / f"{name}.csv"
+    path.write_text(HEADER + "\n" + text)
+    if chunk:
+        monkeypatch.setattr(lines, "CHUNK", chunk)
+    results = []
+    for fast in (False, True):
+        try:
+            report = import_history(path, LocalFileStore(tmp_path / f"{name}-{fast}"), fast=fast)
+            results.append((report, everything(tmp_path / f"{name}-{fast}")))
+        except HistoryImportError as exc:
+            results.append(str(exc))
+    (slow, fast) = results
+    if isinstance(slow, str):
+        assert fast == slow
+        return slow
+    same_report(fast[0], slow[0])
+    assert fast[1] == slow[1]
+    return slow[0]
+
+
+def test_edges_of_a_block_read_as_the_row_by_row_reader_reads_them(tmp_path, monkeypatch):
+    """A byte-order mark starting a block (Arrow drops it, Python's csv keeps it); a quote left
+    open at the end of a block (Python's csv reads on into the next lines); a value longer than the
+    csv module allows (an error naming the file, not a stored chart)."""
+    bom = imported_both_ways(tmp_path, "bom", "\ufeff" + _row('"A, B"', 1) + _row("B", 2), monkeypatch)
+    assert bom.bad_rows[0].line == 2 and "10 columns" in bom.bad_rows[0].problem
+    first = _row("V", 1, chart="viral50", streams='"')
+    text = first + _row("X", 1) + _row("Y", 2, chart="viral50", streams='"')
+    open_quote = imported_both_ways(tmp_path, "open", text, monkeypatch, chunk=len(HEADER) + 1 + len(first) + 3)
+    assert open_quote.rows == 1 and open_quote.charts_stored == 0  # lines 2-4 are one quoted viral50 row
+    problem = imported_both_ways(tmp_path, "big", _row("x" * 140_000, 1), monkeypatch)
+    assert "big.csv, line 2: not a CSV file in the history's layout (field larger than field limit" in problem
+
+
+def test_a_large_file_with_carriage_returns_alone_is_read_in_blocks_too(tmp_path, monkeypatch):
+    """Blocks end at a CR alone when the file has no LF (not at a CR that may be half of a CRLF)."""
+    from spotify_charts.sources.history import lines
+
+    monkeypatch.setattr(lines, "MAX_LINE", 400)
+    monkeypatch.setattr(lines, "CHUNK", 150)
+    lf, cr = LocalFileStore(tmp_path / "lf"), LocalFileStore(tmp_path / "cr")
+    import_history(write_history(tmp_path / "lf.csv", ROWS), lf)
+    path = tmp_path / "cr.csv"
+    path.write_bytes((tmp_path / "lf.csv").read_bytes().replace(b"\n", b"\r"))
+    assert path.stat().st_size > 400
+    report = import_history(path, cr)
+    assert (report.rows, report.charts_stored, report.entries_stored, report.bad_row_count) == (12, 4, 8, 0)
+    for key in KEYS:
+        assert payload(cr, key)["entries"] == payload(lf, key)["entries"]
+        assert payload(cr, key)["historyImport"]["lines"] == payload(lf, key)["historyImport"]["lines"]
+
+
+def test_a_first_block_that_holds_the_header_alone_is_followed_by_the_rest(tmp_path, monkeypatch):
+    from spotify_charts.sources.history import lines
+
+    monkeypatch.setattr(lines, "CHUNK", len(HEADER) + 1)
+    report = import_history(write_history(tmp_path / "charts.csv", ROWS), LocalFileStore(tmp_path / "raw"))
+    assert (report.rows, report.charts_stored, report.entries_stored) == (12, 4, 8)

@@ -18,6 +18,7 @@ Plain module (no Dagster import).
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ _STATUS_JSON = pa.array([f',"entryStatus":"{status}"' for status in TRENDS.value
 _NEEDS_ORJSON = r'["\\\x00-\x1f]'  # what orjson escapes in a string
 _EMPTY_CREDIT = r"^, |, $|, , |^$"  # credits `", "`-split into an empty name (dropped), or none at all
 _RANK = r"^[1-9][0-9]{0,2}$"
+_BOM = b"\xef\xbb\xbf"
 _STREAMS = r"^(?:[0-9]+(?:\.0)?)?$"
 
 
@@ -108,6 +110,8 @@ def parse_block(
     codes; `chart_date` reads a date or gives None; `alias_of` makes a chart alias of a code."""
     if b"\r" in block and block.count(b"\r") != block.count(b"\r\n"):
         return None  # a bare carriage return: the row-by-row reader counts lines with it
+    if block.startswith(_BOM):
+        return None  # Arrow drops a byte-order mark at the start of its input; Python's csv keeps it
     try:
         table = pa_csv.read_csv(pa.py_buffer(block), _READ, _PARSE, _CONVERT)
     except (pa.ArrowInvalid, pa.ArrowException):
@@ -116,6 +120,14 @@ def parse_block(
     if rows != block.count(b"\n"):
         return None  # a blank line (Arrow skips it)
     table = table.combine_chunks()
+    limit = csv.field_size_limit()
+    for values in table.columns:
+        # A quote left open at the very end of Arrow's input keeps the line end in the value, where
+        # Python's csv reads on into the next line; a value over the csv module's limit is an error there.
+        if rows and (
+            pc.any(pc.match_substring(values, "\n")).as_py() or pc.max(pc.binary_length(values)).as_py() > limit
+        ):
+            return None
     chart = table.column("chart").chunk(0) if rows else pa.array([], pa.string())
     top = pc.equal(chart, "top200")
     if not _all(pc.or_(top, pc.equal(chart, "viral50"))):

@@ -28,7 +28,7 @@ import orjson
 from spotify_charts.regions import FIRST_CHART_DATE, daily_alias, region_names
 from spotify_charts.sources.history.charts import ChartWriter, OpenChart, entry_rank
 from spotify_charts.sources.history.columns import HEADER, MAX_RANK, TRACK_URL, TRENDS, Block, credits, parse_block
-from spotify_charts.sources.history.lines import Blocks, Lines, open_binary
+from spotify_charts.sources.history.lines import FIRST_LINE, Blocks, Lines, open_binary
 from spotify_charts.sources.history.report import HistoryImportError, ImportReport, Key
 from spotify_charts.storage import FileStore
 
@@ -112,7 +112,7 @@ class Importer(ChartWriter):
         block = blocks.next()
         if block.startswith(_BOM):
             block = block[len(_BOM) :]
-        end = block.find(b"\n") + 1
+        end = FIRST_LINE.match(block).end()
         self.add_text(block[:end])
         header = next(self.reader, None)
         if header is None:
@@ -121,7 +121,7 @@ class Importer(ChartWriter):
             raise HistoryImportError(self.path, f"header is {','.join(header)!r}, expected {','.join(HEADER)!r}", 1)
         if self.lines.lines:  # more lines in the header's: line ends that are carriage returns alone
             self.read_rows(b"")
-        block = block[end:]
+        block = block[end:] or blocks.next()  # (the first block may hold the header alone)
         next_progress = 0
         while block:
             # (lines the row-by-row reader has not read yet come first: that reader reads the block)
@@ -164,7 +164,12 @@ class Importer(ChartWriter):
         lines, reader, read_row = self.lines, self.reader, self.read_row
         while True:
             lines.at_row_start = True
-            row = next(reader, None)
+            try:
+                row = next(reader, None)
+            except csv.Error as exc:  # a value longer than the csv module allows (128 KB): no chart data
+                raise HistoryImportError(
+                    self.path, f"not a CSV file in the history's layout ({exc})", self.line
+                ) from None
             if row is None:
                 return
             self.report.rows += 1

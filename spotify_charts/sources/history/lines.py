@@ -20,6 +20,7 @@ CHUNK = 8 << 20  # bytes read at a time; a block is the whole lines in them (~35
 MAX_LINE = 64 << 20  # a "line" longer than this is no history CSV
 _GZIP_MAGIC = b"\x1f\x8b"
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")  # lines as a text file with newline="" has them
+FIRST_LINE = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)?")
 
 
 def open_binary(path: str | os.PathLike[str]) -> tuple[IO[bytes], IO[bytes]]:
@@ -36,7 +37,8 @@ def open_binary(path: str | os.PathLike[str]) -> tuple[IO[bytes], IO[bytes]]:
 
 
 class Blocks:
-    """The file in blocks of whole lines, each ending with a line end (one is added at the end)."""
+    """The file in blocks of whole lines, each ending with a line end (LF; CR alone in a file
+    without LF; one is added at the end)."""
 
     def __init__(self, path: str, binary: IO[bytes]) -> None:
         self.path = path
@@ -54,6 +56,9 @@ class Blocks:
             if self.rest:
                 data = self.rest + data
             cut = data.rfind(b"\n") + 1
+            if not cut:  # no LF: lines may end in a carriage return alone (one not at the very end,
+                # which could be the first half of a CRLF)
+                cut = data.rfind(b"\r", 0, len(data) - 1) + 1
             self.rest = data[cut:]
             if cut:
                 return data[:cut]
