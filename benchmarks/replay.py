@@ -144,6 +144,11 @@ def watch(command: list[str], env: dict[str, str], log: Path, interval: float = 
     return watched
 
 
+def checkout_commit() -> str:
+    """The commit this checkout is at (what a figure was measured with)."""
+    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+
+
 def prepare(folder: Path, regions: list[str], days: int) -> dict:
     """The history CSV and its imported raw snapshots (made once; the import's figures kept)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -170,7 +175,7 @@ def prepare(folder: Path, regions: list[str], days: int) -> dict:
         "import_rows_per_s": rows / watched.seconds,
         "import_peak_mib": watched.peak_mib(),
         "import_log": (folder / "import.log").read_text()[:2000],
-        "commit": subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip(),
+        "commit": checkout_commit(),
     }
     print(f"  imported in {watched.seconds:.0f} s = {result['import_rows_per_s']:,.0f} rows/s, "
           f"peak {result['import_peak_mib']:.0f} MiB", flush=True)  # fmt: skip
@@ -288,7 +293,7 @@ def bench_replay(work: Path, regions: list[str], days: int) -> dict:
     result = {
         "regions": len(regions),
         "days": days,
-        "commit": subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip(),
+        "commit": checkout_commit(),
         "load_average_before": load_before,
         "load_average_after": Path("/proc/loadavg").read_text().split()[:3],
         "prepared": prepared,

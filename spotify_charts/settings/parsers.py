@@ -106,14 +106,37 @@ def cron(raw: str) -> str:
     return " ".join(fields)
 
 
-MEMORY = re.compile(r"^\s*(\d+(\.\d+)?)\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*$|^\s*(\d+(\.\d+)?)\s*%\s*$", re.I)
+_MEMORY = re.compile(r"^\s*(\d+(\.\d+)?)\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*$|^\s*(\d+(\.\d+)?)\s*%\s*$", re.I)
 
 
 def memory(raw: str) -> str:
-    match = MEMORY.match(raw)
+    match = _MEMORY.match(raw)
     if not match or float(match[1] or match[4]) <= 0 or (match[4] and float(match[4]) > 100):
         raise ValueError("an amount of memory such as 2GB, 512MB or 1.5GiB, or a share of the machine's such as 25%")
     return raw.strip().replace(" ", "")
+
+
+_UNITS = {
+    "B": 1,
+    "KB": 10**3,
+    "MB": 10**6,
+    "GB": 10**9,
+    "TB": 10**12,
+    "KIB": 1 << 10,
+    "MIB": 1 << 20,
+    "GIB": 1 << 30,
+    "TIB": 1 << 40,
+}
+
+
+def memory_bytes(value: str) -> int:
+    """A memory setting `memory` accepted (`1.5GB`, `512MiB`, `25%` of the machine's) in bytes."""
+    match = _MEMORY.match(value)
+    if match is None:
+        raise ValueError(f"not an amount of memory: {value!r}")
+    if match[4]:
+        return int(float(match[4]) / 100 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    return int(float(match[1]) * _UNITS[match[3].upper()])
 
 
 def folder_problem(folder: Path) -> str | None:

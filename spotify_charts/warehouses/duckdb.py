@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 
-from spotify_charts.settings.parsers import MEMORY
+from spotify_charts.settings.parsers import memory_bytes
 from spotify_charts.snapshots.arrow import ChartTables, concat_tables
 from spotify_charts.warehouses.base import (
     DUCKDB_ROW_GROUP_ROWS,
@@ -31,18 +31,7 @@ DBT_DUCKDB_SETTINGS = {"preserve_insertion_order": False}
 
 
 LOADER_MEMORY_SHARE = 0.8
-_UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "KIB": 1 << 10, "MIB": 1 << 20, "GIB": 1 << 30}
-_UNITS["TIB"] = 1 << 40
-
-
-def memory_bytes(limit: str | None) -> int:
-    """A memory setting (`1.5GB`, `25%`; None: DuckDB's default, 80% of the machine's) in bytes."""
-    match = MEMORY.match(limit or "80%")
-    if match is None:
-        raise ValueError(f"not an amount of memory: {limit!r}")
-    if match[4]:
-        return int(float(match[4]) / 100 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
-    return int(float(match[1]) * _UNITS[match[3].upper()])
+DUCKDB_DEFAULT_MEMORY = "80%"  # DuckDB's own memory limit when none is set
 
 
 class DuckDBWarehouse(Warehouse):
@@ -103,7 +92,7 @@ class DuckDBWarehouse(Warehouse):
             # DuckDB fills its memory limit before writing a large load's blocks out, and this
             # process also holds the parsers' batches: DuckDB gets a share of the limit, so the
             # whole process stays near it (26 M entries at 1.5GB: 1.8 GiB with all of it, 1.5 GiB).
-            con.execute(f"set memory_limit = '{self.sharing_memory().memory_limit}'")
+            con.execute(f"set memory_limit = '{self._shared_memory_limit()}'")
             if large:
                 for name in TABLES:
                     con.execute(f"drop table if exists {target}{name}")
@@ -166,9 +155,12 @@ class DuckDBWarehouse(Warehouse):
 
     def sharing_memory(self) -> DuckDBWarehouse:
         """The same file with LOADER_MEMORY_SHARE of the memory limit (the staging step's checks run
-        in the process that loaded: 26 M entries, 1,890 MiB with the whole limit, ~1,600 with this)."""
-        share = int(memory_bytes(self.memory_limit) * LOADER_MEMORY_SHARE)
-        return DuckDBWarehouse(self.path, f"{share}B", self.threads, self.temp_directory)
+        in the process that loaded: in the replay, that step peaked at 1,893 MiB with the whole
+        limit and 1,683 MiB with this)."""
+        return DuckDBWarehouse(self.path, self._shared_memory_limit(), self.threads, self.temp_directory)
+
+    def _shared_memory_limit(self) -> str:
+        return f"{int(memory_bytes(self.memory_limit or DUCKDB_DEFAULT_MEMORY) * LOADER_MEMORY_SHARE)}B"
 
     def dbt_vars(self) -> dict[str, object]:
         # dbt-duckdb creates the file but not its folder (a fresh install's first run may be dbt's)

@@ -11,8 +11,9 @@ import duckdb
 import pytest
 
 from spotify_charts import settings, warehouses
+from spotify_charts.settings.parsers import memory_bytes
 from spotify_charts.warehouses.base import dbt_arguments
-from spotify_charts.warehouses.duckdb import DBT_DUCKDB_SETTINGS, DuckDBWarehouse, memory_bytes
+from spotify_charts.warehouses.duckdb import DBT_DUCKDB_SETTINGS, DuckDBWarehouse
 
 SHOW = (
     "select current_setting('memory_limit') as memory_limit, current_setting('threads') as threads, "
