@@ -81,9 +81,6 @@ class OpenChart:
         self.ranks = dict(zip(range(1, self.count + 1), np.concatenate(self.part_lines).tolist(), strict=True))
         self.count, self.parts, self.part_lines = 0, [], []
 
-    def entries_json(self) -> bytes:
-        return b",".join(self.parts)
-
 
 def entry_rank(entry: dict) -> int:
     return entry["chartEntryData"]["currentRank"]
@@ -128,54 +125,42 @@ class ChartWriter:
         }
 
     def store_payload(self, key: Key, payload: dict) -> None:
-        self.drain(64)
-        self.in_flight.append(self.pool.submit(self._store, key, payload))
-        self.stored.add(key)
+        """A chart read row by row: checked, gzipped and written in a pool thread."""
+        self._submit(key, payload=payload)
 
     def store_json(self, key: Key, chart: OpenChart) -> None:
         """A packed chart: its payload is written around its entries' JSON, byte for byte what
         `orjson.dumps` gives for the payload of the same entries unpacked."""
-        alias, day = key
-        head = {"date": day.isoformat(), "chartMetadata": {"alias": alias}}
-        tail = {"fileName": self.name, "lines": [chart.first_line, chart.last_line]}
-        body = b"".join(
-            [
-                b'{"displayChart":',
-                orjson.dumps(head),
-                b',"entries":[',
-                chart.entries_json(),
-                b'],"historyImport":',
-                orjson.dumps(tail),
-                b"}",
-            ]
-        )
+        shape = orjson.dumps(self.payload(key, [], [chart.first_line, chart.last_line]))
+        head, tail = shape.split(b'"entries":[]', 1)  # (the first: the file name comes after, escaped)
+        body = b"".join([head, b'"entries":[', b",".join(chart.parts), b"]", tail])
         # One part: checked column by column already (ranks 1..N, tracks once). Parts from two
         # blocks: a track could repeat across them, so the rule set reads it whole.
+        self._submit(key, body=body, checked=chart.count if len(chart.parts) == 1 else None)
+
+    def _submit(
+        self, key: Key, payload: dict | None = None, body: bytes | None = None, checked: int | None = None
+    ) -> None:
         self.drain(64)
-        self.in_flight.append(self.pool.submit(self._store_json, key, body, chart.count, len(chart.parts) > 1))
+        self.in_flight.append(self.pool.submit(self._store, key, payload, body, checked))
         self.stored.add(key)
 
-    def _store_json(self, key: Key, body: bytes, count: int, check: bool) -> tuple:
-        if check:
-            payload = orjson.loads(body)
+    def _store(
+        self, key: Key, payload: dict | None, body: bytes | None, checked: int | None
+    ) -> tuple[Key, int, int] | tuple[Key, SnapshotError, list[int]]:
+        """The rule set every payload passes (`payload`, or `body` decoded), unless the fast path
+        `checked` the body's entries already; then gzip and write the payload's JSON (`body`)."""
+        if checked is None:
+            payload = orjson.loads(body) if payload is None else payload
             alias, day = key
             try:
-                check_payload(f"{self.path} ({alias}/{day})", payload)
+                checked = check_payload(f"{self.path} ({alias}/{day})", payload)
             except SnapshotError as exc:
                 return key, exc, payload["historyImport"]["lines"]
-        data = encode_snapshot(body, SOURCE, level=1)
+        body = orjson.dumps(payload) if body is None else body
+        data = encode_snapshot(body, SOURCE, level=1)  # millions of charts: speed over size
         self.store.write(snapshot_key(*key), data)
-        return key, count, len(data)
-
-    def _store(self, key: Key, payload: dict) -> tuple[Key, int, int] | tuple[Key, SnapshotError, list[int]]:
-        alias, day = key
-        try:
-            count = check_payload(f"{self.path} ({alias}/{day})", payload)  # the rule set every payload passes
-        except SnapshotError as exc:
-            return key, exc, payload["historyImport"]["lines"]
-        data = encode_snapshot(orjson.dumps(payload), SOURCE, level=1)  # millions of charts: speed over size
-        self.store.write(snapshot_key(alias, day), data)
-        return key, count, len(data)
+        return key, checked, len(data)
 
     def drain(self, keep: int) -> None:
         """Wait for stores in flight until at most `keep` remain (a store error surfaces here)."""

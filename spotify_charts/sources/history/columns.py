@@ -77,14 +77,13 @@ class Block:
         return bytes(self.data[self.offsets[start] : self.offsets[end] - 1])
 
 
-def _json_strings(values: pa.Array, special: pa.Array, make: Callable[[str], object]) -> pa.Array:
-    """Each value as a JSON string `"value"`; where `special` is true, orjson's JSON of `make(value)`."""
-    quoted = pc.binary_join_element_wise('"', values, '"', "")
+def _orjson_where(json: pa.Array, special: pa.Array, values: pa.Array, make: Callable[[str], object]) -> pa.Array:
+    """`json`, where `special` is true replaced by orjson's JSON of `make(value)`."""
     where = np.flatnonzero(special.to_numpy(zero_copy_only=False))
     if not len(where):
-        return quoted
+        return json
     written = [orjson.dumps(make(value)).decode() for value in values.take(pa.array(where)).to_pylist()]
-    return pc.replace_with_mask(quoted, special, pa.array(written, pa.string()))
+    return pc.replace_with_mask(json, special, pa.array(written, pa.string()))
 
 
 def credits(artist: str) -> list[dict[str, str]]:
@@ -92,6 +91,10 @@ def credits(artist: str) -> list[dict[str, str]]:
     if ", " in artist:
         return [{"name": name} for name in artist.split(", ") if name]
     return [{"name": artist}] if artist else []
+
+
+# ranks, lines, data and offsets of a block with no row to store
+_NO_ROWS = (np.zeros(0, np.int64), np.zeros(0, np.int64), memoryview(b""), np.zeros(1, np.int32))
 
 
 def _all(mask: pa.Array) -> bool:
@@ -117,25 +120,23 @@ def parse_block(
     except (pa.ArrowInvalid, pa.ArrowException):
         return None  # a column missing or extra, a line end in a quoted value, not UTF-8
     rows = table.num_rows
-    if rows != block.count(b"\n"):
+    if not rows or rows != block.count(b"\n"):
         return None  # a blank line (Arrow skips it)
     table = table.combine_chunks()
     limit = csv.field_size_limit()
     for values in table.columns:
         # A quote left open at the very end of Arrow's input keeps the line end in the value, where
         # Python's csv reads on into the next line; a value over the csv module's limit is an error there.
-        if rows and (
-            pc.any(pc.match_substring(values, "\n")).as_py() or pc.max(pc.binary_length(values)).as_py() > limit
-        ):
+        if pc.any(pc.match_substring(values, "\n")).as_py() or pc.max(pc.binary_length(values)).as_py() > limit:
             return None
-    chart = table.column("chart").chunk(0) if rows else pa.array([], pa.string())
+    chart = table.column("chart").chunk(0)
     top = pc.equal(chart, "top200")
     if not _all(pc.or_(top, pc.equal(chart, "viral50"))):
         return None
     top_rows = np.flatnonzero(top.to_numpy(zero_copy_only=False))
 
     def column(name: str) -> pa.Array:
-        return table.column(name).chunk(0).take(pa.array(top_rows)) if rows else pa.array([], pa.string())
+        return table.column(name).chunk(0).take(pa.array(top_rows))
 
     region = pc.dictionary_encode(column("region"))
     names = region.dictionary.to_pylist()
@@ -147,8 +148,10 @@ def parse_block(
         unknown = {name: int(counts[i]) for i, name in enumerate(names) if code_of[i] is None and counts[i]}
     known_codes = sorted({code for code in code_of if code is not None})
     code_number = np.array([known_codes.index(c) if c is not None else -1 for c in code_of], np.int64)
-    kept_numbers = code_number[region_index] if len(region_index) else np.zeros(0, np.int64)
+    kept_numbers = code_number[region_index]
     kept = np.flatnonzero(kept_numbers >= 0)
+    if not len(kept):  # viral50 rows and rows of unknown regions only: nothing to check or store
+        return Block(rows, rows - len(top_rows), unknown, [], *_NO_ROWS, last_region="", last_date="")
     keep = pa.array(kept)
     kept_numbers = kept_numbers[kept]
 
@@ -164,7 +167,7 @@ def parse_block(
     ):
         return None
     ranks = pc.cast(rank_text, pa.int64()).to_numpy()
-    if len(ranks) and ranks.max() > MAX_RANK:
+    if ranks.max() > MAX_RANK:
         return None
     track = pc.utf8_slice_codeunits(url, len(TRACK_URL))
     if not _all(pc.ascii_is_alnum(track)):
@@ -175,10 +178,10 @@ def parse_block(
         return None
     ordinals = np.array([day.toordinal() for day in days], np.int64)  # (two spellings, one day: one chart)
     date_index = dates.indices.to_numpy().astype(np.int64)
-    chart_key = kept_numbers * (1 << 32) + ordinals[date_index] if len(kept) else np.zeros(0, np.int64)
+    chart_key = kept_numbers * (1 << 32) + ordinals[date_index]
 
-    starts = np.flatnonzero(np.diff(chart_key, prepend=-1) != 0) if len(chart_key) else np.zeros(0, np.int64)
-    ends = np.append(starts[1:], len(chart_key)) if len(starts) else starts
+    starts = np.flatnonzero(np.diff(chart_key, prepend=-1) != 0)
+    ends = np.append(starts[1:], len(chart_key))
     run_of = np.repeat(np.arange(len(starts), dtype=np.int64), ends - starts)
     track_ids = pc.dictionary_encode(track).indices.to_numpy().astype(np.int64)
     pairs = np.sort(run_of * (1 << 32) + track_ids)
@@ -191,17 +194,15 @@ def parse_block(
 
     title = column("title").take(keep)
     artist = column("artist").take(keep)
-    title_json = _json_strings(title, pc.match_substring_regex(title, _NEEDS_ORJSON), str)
-    plain_credits = pc.binary_join_element_wise(
-        '[{"name":"', pc.replace_substring(artist, ", ", '"},{"name":"'), '"}]', ""
+    title_json = _orjson_where(
+        pc.binary_join_element_wise('"', title, '"', ""), pc.match_substring_regex(title, _NEEDS_ORJSON), title, str
     )
-    odd_credits = pc.or_(
-        pc.match_substring_regex(artist, _NEEDS_ORJSON), pc.match_substring_regex(artist, _EMPTY_CREDIT)
+    credits_json = _orjson_where(
+        pc.binary_join_element_wise('[{"name":"', pc.replace_substring(artist, ", ", '"},{"name":"'), '"}]', ""),
+        pc.or_(pc.match_substring_regex(artist, _NEEDS_ORJSON), pc.match_substring_regex(artist, _EMPTY_CREDIT)),
+        artist,
+        credits,
     )
-    where = np.flatnonzero(odd_credits.to_numpy(zero_copy_only=False))
-    if len(where):
-        written = [orjson.dumps(credits(a)).decode() for a in artist.take(pa.array(where)).to_pylist()]
-        plain_credits = pc.replace_with_mask(plain_credits, odd_credits, pa.array(written, pa.string()))
     status = _STATUS_JSON.take(pc.index_in(trend, value_set=_TREND_KEYS))
     counted = pc.replace_substring_regex(streams, r"\.0$", "")
     metric = pc.if_else(
@@ -219,20 +220,12 @@ def parse_block(
         ',"trackUri":"spotify:track:',
         track,
         '","artists":',
-        plain_credits,
+        credits_json,
         "}},",
         "",
     )
-    if not isinstance(entries, pa.Array):  # (no kept rows: a scalar)
-        entries = pa.array([], pa.string())
-    _, offset_buffer, data_buffer = entries.buffers()
-    offsets = (
-        np.frombuffer(offset_buffer, np.int32)[entries.offset : entries.offset + len(entries) + 1]
-        if offset_buffer is not None
-        else np.zeros(1, np.int32)
-    )
-    lines = top_rows[kept] if len(kept) else np.zeros(0, np.int64)
-    last = int(lines[-1]) if len(lines) else -1
+    _, offsets, data = entries.buffers()
+    lines = top_rows[kept]
     return Block(
         rows=rows,
         viral_rows=rows - len(top_rows),
@@ -240,8 +233,8 @@ def parse_block(
         runs=runs,
         ranks=ranks,
         lines=lines,
-        data=memoryview(data_buffer) if data_buffer is not None else memoryview(b""),
-        offsets=offsets,
-        last_region=table.column("region")[last].as_py() if last >= 0 else "",
-        last_date=table.column("date")[last].as_py() if last >= 0 else "",
+        data=memoryview(data),
+        offsets=np.frombuffer(offsets, np.int32)[entries.offset : entries.offset + len(entries) + 1],
+        last_region=table.column("region")[int(lines[-1])].as_py(),
+        last_date=table.column("date")[int(lines[-1])].as_py(),
     )

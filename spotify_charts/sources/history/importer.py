@@ -173,7 +173,7 @@ class Importer(ChartWriter):
             if row is None:
                 return
             self.report.rows += 1
-            read_row(row, self.lines_before + reader.line_num)
+            read_row(row, self.line)
 
     def read_row(self, row: list[str], line: int) -> None:
         bad = self.bad
@@ -212,8 +212,7 @@ class Importer(ChartWriter):
         if not 0 < rank <= MAX_RANK:
             bad(line, f"rank {rank} is not from 1 to {MAX_RANK}", chart)
             return
-        if rank in chart.ranks:
-            bad(line, f"rank {rank} appears more than once (first on line {chart.ranks[rank]})", chart)
+        if self.repeated(chart, line, rank):
             return
         track = url[len(TRACK_URL) :]
         if not url.startswith(TRACK_URL) or not track.isalnum() or not track.isascii():
@@ -239,6 +238,13 @@ class Importer(ChartWriter):
             "trackMetadata": {"trackName": title, "trackUri": _TRACK_URI + track, "artists": credits(artist)},
         }
         self.add_entry(chart, line, rank, entry)
+
+    def repeated(self, chart: OpenChart, line: int, rank: int) -> bool:
+        """Whether an unpacked chart has this rank already (the row is then reported bad)."""
+        if rank not in chart.ranks:
+            return False
+        self.bad(line, f"rank {rank} appears more than once (first on line {chart.ranks[rank]})", chart)
+        return True
 
     def add_entry(self, chart: OpenChart, line: int, rank: int, entry: dict) -> None:
         """One good row of an unpacked chart (its rank not in the chart yet)."""
@@ -280,9 +286,7 @@ class Importer(ChartWriter):
             chart.unpack()
             entries = orjson.loads(b"[" + block.entries_json(start, end) + b"]")
             for line, rank, entry in zip(lines.tolist(), ranks.tolist(), entries, strict=True):
-                if rank in chart.ranks:
-                    self.bad(line, f"rank {rank} appears more than once (first on line {chart.ranks[rank]})", chart)
-                else:
+                if not self.repeated(chart, line, rank):
                     self.add_entry(chart, line, rank, entry)
         if block.runs:
             self.chart = self.open.get((block.runs[-1].alias, block.runs[-1].day))
