@@ -24,10 +24,18 @@ What stays as it was:
   every write;
 - a forked process never uses (or closes) a connection it inherited: SQLite forbids it. The child
   forgets them and opens its own; the parent's stay open in the parent.
+
+One thing is added: processes set up the databases one at a time. Dagster's SQLite storage creates
+and stamps (with its schema version) each missing database when it starts, unguarded, so processes
+starting together on a fresh folder (`dg dev`'s webserver, daemon and code server; two
+`dagster asset materialize`) can both stamp one: the database then has two schema versions and
+every later process fails on it ("more than one head present"). Creating the storage holds an
+exclusive lock on `storage.lock` in the instance's folder.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import threading
 import weakref
@@ -57,6 +65,9 @@ SQLITE_BUSY_TIMEOUT_SECONDS = 30
 # Run databases kept open besides the index: a run process uses one; the webserver and the daemon
 # read many, so older ones are closed (each open database holds 3 file descriptors).
 KEPT_RUN_DATABASES = 8
+
+# Held, in the instance's folder, by a process setting up the instance's databases (see above).
+STORAGE_LOCK = "storage.lock"
 
 _storages: weakref.WeakSet[PooledSqliteEventLogStorage] = weakref.WeakSet()
 # Engines a forked child inherited: kept referenced so the child never closes the parent's
@@ -159,13 +170,23 @@ def event_log_directory(base_dir: str) -> str:
     return os.path.join(base_dir, "history", "runs", "")
 
 
+@contextmanager
+def _setting_up(base_dir: str) -> Iterator[None]:
+    """One process at a time creates (or opens) the databases in `base_dir`."""
+    os.makedirs(base_dir, exist_ok=True)
+    with open(os.path.join(base_dir, STORAGE_LOCK), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        yield
+
+
 class PooledSqliteStorage(DagsterSqliteStorage):
     """Dagster's default storage (`DagsterSqliteStorage`: runs, event log, schedules in `base_dir`)
     with `PooledSqliteEventLogStorage` as its event log."""
 
     def __init__(self, base_dir: str, inst_data: Any = None):
-        super().__init__(base_dir, inst_data=inst_data)
-        self._event_log_storage = PooledSqliteEventLogStorage(event_log_directory(base_dir))
+        with _setting_up(base_dir):
+            super().__init__(base_dir, inst_data=inst_data)
+            self._event_log_storage = PooledSqliteEventLogStorage(event_log_directory(base_dir))
 
     @classmethod
     def from_config_value(cls, inst_data: Any, config_value: Any) -> PooledSqliteStorage:

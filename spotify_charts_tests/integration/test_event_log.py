@@ -155,6 +155,41 @@ def test_a_watcher_is_told_of_every_event_another_process_writes(tmp_path):
     assert writer.returncode == 0
 
 
+OPENER = """
+import os, sys, time
+import dagster as dg
+while not os.path.exists(sys.argv[2]):  # every process is ready: all of them open it at once
+    time.sleep(0.001)
+with dg.DagsterInstance.from_config(sys.argv[1]) as instance:
+    instance.get_runs(limit=1)
+"""
+
+
+def test_processes_starting_together_on_a_fresh_folder_set_it_up_once(tmp_path):
+    """`dg dev` starts three processes on a fresh instance folder. Each one creates and stamps the
+    databases it finds missing; unguarded, two of them stamped one database and every later process
+    failed on it ("more than one head present"; 3 tries out of 3 with six processes, before the lock)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copyfile(REPO / "dagster.yaml", home / "dagster.yaml")
+    go = tmp_path / "go"
+    openers = [
+        subprocess.Popen([sys.executable, "-c", OPENER, str(home), str(go)], cwd=REPO,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for _ in range(6)
+    ]  # fmt: skip
+    time.sleep(5)  # each has imported Dagster
+    go.touch()
+    for opener in openers:
+        output = opener.communicate(timeout=120)[0]
+        assert opener.returncode == 0, output[-2000:]
+    for database in ("history/runs.db", "history/runs/index.db", "schedules/schedules.db"):
+        with sqlite3.connect(home / database) as con:
+            assert con.execute("select count(*) from alembic_version").fetchone() == (1,), database
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert instance.get_runs() == []
+
+
 _forked: list[PooledSqliteEventLogStorage] = []  # the storage a forked child inherits
 
 
