@@ -18,6 +18,7 @@ Plain module (no Dagster import).
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 from collections.abc import Callable
@@ -28,6 +29,8 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
+
+from spotify_charts.snapshots import TRACK_PREFIX
 
 HEADER = ("title", "rank", "date", "artist", "url", "region", "chart", "trend", "streams")
 TRACK_URL = "https://open.spotify.com/track/"
@@ -44,7 +47,6 @@ _STATUS_JSON = pa.array([f',"entryStatus":"{status}"' for status in TRENDS.value
 _NEEDS_ORJSON = r'["\\\x00-\x1f]'  # what orjson escapes in a string
 _EMPTY_CREDIT = r"^, |, $|, , |^$"  # credits `", "`-split into an empty name (dropped), or none at all
 _RANK = r"^[1-9][0-9]{0,2}$"
-_BOM = b"\xef\xbb\xbf"
 _STREAMS = r"^(?:[0-9]+(?:\.0)?)?$"
 
 
@@ -98,7 +100,7 @@ _NO_ROWS = (np.zeros(0, np.int64), np.zeros(0, np.int64), memoryview(b""), np.ze
 
 
 def _all(mask: pa.Array) -> bool:
-    return bool(pc.all(mask).as_py()) if len(mask) else True
+    return bool(pc.all(mask).as_py())  # (every mask here has a row: an empty one gives null)
 
 
 def parse_block(
@@ -113,7 +115,7 @@ def parse_block(
     codes; `chart_date` reads a date or gives None; `alias_of` makes a chart alias of a code."""
     if b"\r" in block and block.count(b"\r") != block.count(b"\r\n"):
         return None  # a bare carriage return: the row-by-row reader counts lines with it
-    if block.startswith(_BOM):
+    if block.startswith(codecs.BOM_UTF8):
         return None  # Arrow drops a byte-order mark at the start of its input; Python's csv keeps it
     try:
         table = pa_csv.read_csv(pa.py_buffer(block), _READ, _PARSE, _CONVERT)
@@ -217,7 +219,7 @@ def parse_block(
         metric,
         '},"trackMetadata":{"trackName":',
         title_json,
-        ',"trackUri":"spotify:track:',
+        f',"trackUri":"{TRACK_PREFIX}',
         track,
         '","artists":',
         credits_json,

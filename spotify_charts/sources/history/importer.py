@@ -12,6 +12,7 @@ Plain module (no Dagster import).
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import gc
@@ -26,6 +27,7 @@ import numpy as np
 import orjson
 
 from spotify_charts.regions import FIRST_CHART_DATE, daily_alias, region_names
+from spotify_charts.snapshots import TRACK_PREFIX
 from spotify_charts.sources.history.charts import ChartWriter, OpenChart, entry_rank
 from spotify_charts.sources.history.columns import HEADER, MAX_RANK, TRACK_URL, TRENDS, Block, credits, parse_block
 from spotify_charts.sources.history.lines import FIRST_LINE, Blocks, Lines, open_binary
@@ -33,8 +35,6 @@ from spotify_charts.sources.history.report import HistoryImportError, ImportRepo
 from spotify_charts.storage import FileStore
 
 WINDOW_ROWS = 100_000  # rows of open charts kept in memory (~30 MB)
-_TRACK_URI = "spotify:track:"
-_BOM = b"\xef\xbb\xbf"
 
 
 def _region_codes() -> dict[str, str]:
@@ -110,8 +110,8 @@ class Importer(ChartWriter):
     def read(self, raw: IO[bytes], size: int, blocks: Blocks) -> None:
         self.blocks = blocks
         block = blocks.next()
-        if block.startswith(_BOM):
-            block = block[len(_BOM) :]
+        if block.startswith(codecs.BOM_UTF8):
+            block = block[len(codecs.BOM_UTF8) :]
         end = FIRST_LINE.match(block).end()
         self.add_text(block[:end])
         header = next(self.reader, None)
@@ -235,7 +235,7 @@ class Importer(ChartWriter):
             data["rankingMetric"] = {"value": streams, "type": "STREAMS"}
         entry = {
             "chartEntryData": data,
-            "trackMetadata": {"trackName": title, "trackUri": _TRACK_URI + track, "artists": credits(artist)},
+            "trackMetadata": {"trackName": title, "trackUri": TRACK_PREFIX + track, "artists": credits(artist)},
         }
         self.add_entry(chart, line, rank, entry)
 
@@ -277,7 +277,7 @@ class Importer(ChartWriter):
                 and not chart.entries
                 and not chart.errors
                 and ranks[0] == chart.top + 1
-                and (end - start == 1 or bool((np.diff(ranks) == 1).all()))
+                and bool((np.diff(ranks) == 1).all())
             )
             if in_order:
                 chart.pack(block.entries_json(start, end), lines, int(ranks[-1]))
