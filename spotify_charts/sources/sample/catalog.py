@@ -22,6 +22,7 @@ import numpy as np
 import orjson
 
 from spotify_charts.regions import FIRST_CHART_DATE
+from spotify_charts.snapshots import ARTIST_PREFIX, TRACK_PREFIX
 
 CHART_EPOCH = FIRST_CHART_DATE  # each chart's simulated history starts here
 _CATALOG_START = dt.date(2015, 1, 2)  # a Friday: songs released before the charts began
@@ -155,7 +156,7 @@ def _artist(scope: str, index: int) -> _Artist:
         name = f"{_name(rng, style, (2, 3))} {_name(rng, style, (2, 3))}"
     else:
         name = _name(rng, style, (2, 4))
-    return _Artist(name, f"spotify:artist:{_spotify_id(rng)}")
+    return _Artist(name, f"{ARTIST_PREFIX}{_spotify_id(rng)}")
 
 
 def _title(rng: random.Random) -> str:
@@ -213,7 +214,7 @@ class Catalog:
             rng = random.Random(seed("reissue", self.scope, song))
             meta = dict(
                 self._meta_locked(original),
-                trackUri=f"spotify:track:{_spotify_id(rng)}",
+                trackUri=f"{TRACK_PREFIX}{_spotify_id(rng)}",
                 releaseDate=iso(int(self.start[song])),
             )
         else:
@@ -242,7 +243,7 @@ class Catalog:
         release = iso(int(self.start[song]))
         return {
             "trackName": name,
-            "trackUri": f"spotify:track:{_spotify_id(rng)}",
+            "trackUri": f"{TRACK_PREFIX}{_spotify_id(rng)}",
             "displayImageUri": f"https://i.scdn.co/image/ab67616d00001e02{rng.getrandbits(96):024x}",
             "artists": [{"name": a.name, "spotifyUri": a.uri, "externalUrl": ""} for a in credits],
             "producers": [],
