@@ -19,11 +19,11 @@ END ?=
 IMAGE ?= spotify-charts:local
 WEB_PORT ?= 3000
 
-# Local settings (SPOTIFY_* variables; `make token` writes SPOTIFY_REFRESH_TOKEN here), when present.
-ifneq (,$(wildcard .env))
-include .env
-export $(shell sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)=.*/\1/p' .env)
-endif
+# Local settings (SPOTIFY_* variables; `make token` writes SPOTIFY_REFRESH_TOKEN here), when present:
+# read as data by spotify_charts/settings/envfile.py (no expansion; `$` and `#` kept) and exported
+# to the command that follows. A malformed line stops the command, naming its line.
+ENV_FILE ?= .env
+WITH_ENV = exports="$$($(PY) -m spotify_charts.settings.envfile $(ENV_FILE))" && eval "$$exports" &&
 
 .PHONY: install manifest demo test test-unit lint bench dev token clean build up down terraform_deploy push terraform_destroy aws-secrets aws-bootstrap aws-ui test-aws
 
@@ -54,7 +54,7 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 	cp dagster.yaml $@
 
 demo: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
-	$(PY) -m spotify_charts.cli.demo demo $(if $(START),--start $(START)) $(if $(END),--end $(END))
+	$(WITH_ENV) $(PY) -m spotify_charts.cli.demo demo $(if $(START),--start $(START)) $(if $(END),--end $(END))
 
 # dg commands: `dg check defs` (load and validate the code location, as a deployment would),
 # `dg dev`, and `dg launch` (in the demo: one run for the whole partition range, then one for the
@@ -82,7 +82,7 @@ bench: $(MANIFEST)
 	$(PY) -m benchmarks.bench
 
 dev: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
-	exec $(VENV)/bin/dg dev
+	$(WITH_ENV) exec $(VENV)/bin/dg dev
 
 # The full stack with Docker (README, "Running the full stack"): one image, PostgreSQL, the code
 # server, the webserver and the daemon; compose.yaml reads .env (DAGSTER_PG_PASSWORD is required).
@@ -100,7 +100,7 @@ down:
 	docker compose down
 
 token: $(INSTALLED)
-	$(PY) -m spotify_charts.cli.token
+	$(WITH_ENV) $(PY) -m spotify_charts.cli.token --env-file $(ENV_FILE)
 
 # --- AWS (README, "Running on AWS"). TFVARS: your settings (terraform/example.tfvars shows them).
 TFVARS ?= terraform/terraform.tfvars
@@ -128,7 +128,7 @@ push:
 	@echo "Deployed image tag $(TAG): set image_tag = \"$(TAG)\" in $(TFVARS) so the next terraform_deploy keeps it."
 
 aws-secrets: $(INSTALLED)
-	$(TF) output -json | $(PY) -m spotify_charts.cli.aws secrets --outputs -
+	$(WITH_ENV) $(TF) output -json | $(PY) -m spotify_charts.cli.aws secrets --outputs -
 
 aws-bootstrap:
 	@set -e; cluster=$$($(TF_OUT) ecs_cluster); boot=$$($(TF) output -json bootstrap); \
