@@ -32,7 +32,7 @@ from pathlib import Path
 
 from benchmarks import fresh_instance
 from benchmarks.synthetic_history import write_history
-from spotify_charts.cli.history import HISTORY_WIDE_SELECTION, PARTITIONED_SELECTION
+from spotify_charts.sources.history.report import HISTORY_WIDE_SELECTION, PARTITIONED_SELECTION
 
 REPO = Path(__file__).resolve().parent.parent
 FIRST = dt.date(2017, 1, 1)

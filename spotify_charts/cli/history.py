@@ -19,15 +19,9 @@ import time
 
 from spotify_charts import settings
 from spotify_charts.settings import SettingError
-from spotify_charts.sources.history import WINDOW_ROWS, HistoryImportError, ImportReport, import_history
+from spotify_charts.sources.history import WINDOW_ROWS, HistoryImportError, import_history
 from spotify_charts.storage import FileStore
 from spotify_charts.storage.local import LocalFileStore
-
-# The two `dg launch` selections that load imported history (README, "Bringing in years of
-# history"): staging and the partitioned dbt models over the imported range (raw is already
-# stored), then the assets made from all of history (the regions seed, dimensions, marts, dashboard).
-PARTITIONED_SELECTION = "partitions:time and not key:raw_chart_snapshots"
-HISTORY_WIDE_SELECTION = "partitions:none"
 
 
 def store_from_settings() -> FileStore:
@@ -64,21 +58,6 @@ class ProgressLine:
         self.stream.flush()
 
 
-def next_step(report: ImportReport) -> str:
-    """What to run next: load the imported dates into staging (and on through dbt and the dashboard)."""
-    if not report.charts_stored:
-        return "No chart was stored."
-    regions = ",".join(sorted(report.regions))
-    return (
-        f"Next, load {report.first_date} .. {report.last_date} into staging with {settings.REGIONS.name}={regions}\n"
-        f"(README, Bringing in years of history): in the Dagster UI, materialise the staging assets and "
-        f"everything downstream for that partition range (single run), or\n"
-        f"  dg launch -m spotify_charts.definitions --assets '{PARTITIONED_SELECTION}' "
-        f"--partition-range {report.first_date}...{report.last_date}\n"
-        f"  dg launch -m spotify_charts.definitions --assets '{HISTORY_WIDE_SELECTION}'"
-    )
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="spotify_charts.cli.history", description=__doc__.split("\n")[0])
     parser.add_argument("file", help="the history CSV (plain or .gz)")
@@ -97,11 +76,15 @@ def main(argv: list[str] | None = None) -> int:
         if progress:
             progress.finish()
         print(f"error: {exc}", file=sys.stderr)
+        if exc.report is not None:
+            print(exc.report.stopped(), file=sys.stderr)
+            if exc.report.charts_stored:
+                print(exc.report.next_step(), file=sys.stderr)
         return 2
     if progress:
         progress.finish()
     print(report.summary())
-    print(next_step(report))
+    print(report.next_step())
     return 1 if report.bad_row_count else 0
 
 

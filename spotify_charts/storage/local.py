@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from spotify_charts.storage import FileStore, check_key
+from spotify_charts.storage import FileStore, StoreError, check_key
 
 
 class LocalFileStore(FileStore):
@@ -31,13 +32,19 @@ class LocalFileStore(FileStore):
         path = self.path(key)
         folder = path.parent
         if folder not in self._folders:  # one mkdir per folder, not per file (a bulk import writes 100,000s)
-            folder.mkdir(parents=True, exist_ok=True)
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(write_error(folder, exc)) from exc
             self._folders.add(folder)
         try:
-            _atomic_write(path, data)
-        except FileNotFoundError:  # the folder was removed since: make it again
-            folder.mkdir(parents=True, exist_ok=True)
-            _atomic_write(path, data)
+            try:
+                _atomic_write(path, data)
+            except FileNotFoundError:  # the folder was removed since: make it again
+                folder.mkdir(parents=True, exist_ok=True)
+                _atomic_write(path, data)
+        except OSError as exc:  # the OS names no file for a failed write: say which, and why first
+            raise StoreError(write_error(path, exc)) from exc
 
     def delete(self, keys: Sequence[str]) -> None:
         for key in keys:
@@ -45,6 +52,12 @@ class LocalFileStore(FileStore):
 
     def uri(self, key: str) -> str:
         return str(self.path(key))
+
+
+def write_error(path: Path, exc: OSError) -> str:
+    """`no space left on device: cannot write {path}` (or the OS's reason): the cause first, then where."""
+    reason = "no space left on device" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc)).lower()
+    return f"{reason}: cannot write {path}"
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

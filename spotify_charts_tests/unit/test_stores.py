@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from spotify_charts.storage import snapshot_key
+from spotify_charts.storage import StoreError, snapshot_key
 from spotify_charts.storage.local import LocalFileStore
 
 
@@ -37,7 +37,7 @@ def test_failed_write_keeps_the_previous_blob_and_leaves_no_temporary_file(tmp_p
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", broken_replace)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(StoreError, match=f"^disk full: cannot write {tmp_path}/a/b.bin$"):
         store.write("a/b.bin", b"new")
     assert store.read("a/b.bin") == b"old"
     assert [p.name for p in (tmp_path / "a").iterdir() if p.name.endswith(".tmp")] == []

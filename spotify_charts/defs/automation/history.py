@@ -9,7 +9,6 @@ backfill, so dbt runs once for the whole range.
 import dagster as dg
 
 from spotify_charts import settings
-from spotify_charts.cli.history import next_step
 from spotify_charts.defs.resources import ChartSourceResource, FileStoreResource
 from spotify_charts.regions import region_of_alias
 from spotify_charts.sources.history import WINDOW_ROWS, check_report, import_history
@@ -47,7 +46,7 @@ def import_chart_history(
             f"{len(outside)} imported region(s) are not in {settings.REGIONS.name}, so staging will not load them: "
             f"{', '.join(outside)}"
         )
-    context.log.info(next_step(report))
+    context.log.info(report.next_step())
     if config.fail_on_bad_rows:
         check_report(report)
     return dg.Output(
@@ -66,7 +65,7 @@ def import_chart_history(
             "bad_row_examples": dg.MetadataValue.json([b.describe(report.path) for b in report.bad_rows[:20]]),
             "charts_not_stored": dg.MetadataValue.json(report.charts_rejected[:100]),
             "rows_per_second": round(report.rows / max(report.seconds, 1e-9)),
-            "next_step": dg.MetadataValue.md(next_step(report)),
+            "next_step": dg.MetadataValue.md(report.next_step()),
         },
     )
 

@@ -5,6 +5,11 @@ raw snapshot (gzip and write in two threads, off the parsing thread) and keeps t
 Rows of a chart that was already stored (or a chart whose ranks are not 1..N yet) are spilled to one
 of 64 bucket files; `merge_late` reads them back one bucket at a time and stores each chart again.
 
+A chart is only ever replaced by a whole, valid one: before this import first writes a chart, the
+snapshot it replaces (one an earlier import or run stored) is copied aside, and a chart that a late
+row then spoils, or that is still waiting for late rows when the import stops on an error, gets that
+snapshot back (or is removed if it had none).
+
 Plain module (no Dagster import).
 """
 
@@ -12,7 +17,9 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
+import threading
 import zlib
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import IO
@@ -97,16 +104,72 @@ class ChartWriter:
         self.late_keys: set[Key] = set()
         self.spill_dir: tempfile.TemporaryDirectory | None = None
         self.spill_files: dict[int, IO[bytes]] = {}
+        # For each chart this import wrote: where the snapshot it replaced is kept (offset and size in
+        # the `replaced` file), or None when there was none.
+        self.previous: dict[Key, tuple[int, int] | None] = {}
+        self.replaced: IO[bytes] | None = None
+        self.replaced_lock = threading.Lock()
         self.pool = ThreadPoolExecutor(max_workers=2)  # gzip + write off the parsing thread
         self.in_flight: list[Future] = []
 
     def close(self) -> None:
         """Wait for the stores in flight and remove the spill files."""
         self.pool.shutdown(wait=True)
-        for handle in self.spill_files.values():
-            handle.close()
+        for handle in [*self.spill_files.values(), self.replaced]:
+            if handle is not None:
+                handle.close()
         if self.spill_dir is not None:
             self.spill_dir.cleanup()
+
+    def temp_dir(self) -> Path:
+        if self.spill_dir is None:
+            self.spill_dir = tempfile.TemporaryDirectory(prefix="history-import-")
+        return Path(self.spill_dir.name)
+
+    def keep_previous(self, key: Key, location: str) -> None:
+        """Before this import first writes a chart: copy the snapshot it replaces aside (pool thread)."""
+        if key in self.previous:
+            return
+        try:
+            data = self.store.read(location)
+        except FileNotFoundError:
+            self.previous[key] = None
+            return
+        with self.replaced_lock:
+            if self.replaced is None:
+                self.replaced = open(self.temp_dir() / "replaced.bin", "w+b")  # noqa: SIM115
+            offset = self.replaced.seek(0, 2)
+            self.replaced.write(data)
+        self.previous[key] = (offset, len(data))
+
+    def restore(self, key: Key) -> bool:
+        """Undo this import's writes of a chart: the snapshot it replaced back, or none. True if one was back."""
+        location = snapshot_key(*key)
+        kept = self.previous.pop(key, None)
+        if kept is None:
+            self.store.delete([location])
+            return False
+        with self.replaced_lock:
+            self.replaced.seek(kept[0])
+            data = self.replaced.read(kept[1])
+        self.store.write(location, data)
+        return True
+
+    def abandon(self, open_keys: Iterable[Key]) -> None:
+        """After an error that ends the import: the charts stored while rows of them were still to
+        merge (set aside, or read into a chart still open) are partial, so they get their earlier
+        snapshot back (or none)."""
+        try:
+            self.drain(0)
+        finally:
+            for key in sorted((self.late_keys | set(open_keys)) & self.stored):
+                data = self.store.read(snapshot_key(*key))
+                count = len(orjson.loads(zlib.decompress(data, wbits=31))["entries"])
+                self.tally(*key, count, len(data), -1)
+                self.stored.discard(key)
+                if self.restore(key):
+                    self.report.charts_kept.append(label(key))
+                self.report.charts_not_finished.append(label(key))
 
     def bad(self, line: int, problem: str, chart: OpenChart | None) -> None:
         report = self.report
@@ -115,6 +178,13 @@ class ChartWriter:
             chart.errors += 1
         if len(report.bad_rows) < MAX_REPORTED:
             report.bad_rows.append(BadRow(line, problem, label(chart.key) if chart else None))
+
+    def warn(self, line: int, problem: str) -> None:
+        """A row that is stored but worth a look."""
+        report = self.report
+        report.warning_count += 1
+        if len(report.warnings) < MAX_REPORTED:
+            report.warnings.append(BadRow(line, problem, None))
 
     def payload(self, key: Key, entries: list[dict], lines: list[int]) -> dict:
         alias, day = key
@@ -159,7 +229,9 @@ class ChartWriter:
                 return key, exc, payload["historyImport"]["lines"]
         body = orjson.dumps(payload) if body is None else body
         data = encode_snapshot(body, SOURCE, level=1)  # millions of charts: speed over size
-        self.store.write(snapshot_key(*key), data)
+        location = snapshot_key(*key)
+        self.keep_previous(key, location)
+        self.store.write(location, data)
         return key, checked, len(data)
 
     def drain(self, keep: int) -> None:
@@ -169,7 +241,8 @@ class ChartWriter:
             if isinstance(count, SnapshotError):  # e.g. a rank missing: the whole chart is left out
                 self.stored.discard(key)
                 self.bad(size[0], f"{count.problem} (rows on lines {size[0]}..{size[1]})", None)
-                self.reject(key)
+                # (merged with late rows: the part stored first must not stay on its own)
+                self.reject(key, kept=self.restore(key) if key in self.previous else False)
                 continue
             self.tally(*key, count, size, +1)
 
@@ -183,9 +256,12 @@ class ChartWriter:
             report.first_date = min(report.first_date or day, day)
             report.last_date = max(report.last_date or day, day)
 
-    def reject(self, key: Key) -> None:
+    def reject(self, key: Key, kept: bool = False) -> None:
+        """The chart is not stored; `kept`: the snapshot stored before this import stays."""
         self.rejected.add(key)
         self.report.charts_rejected.append(label(key))
+        if kept:
+            self.report.charts_kept.append(label(key))
 
     def spill(self, chart: OpenChart) -> None:
         """Keep part of a chart on disk until the end of the file: rows that came after the chart was
@@ -195,12 +271,10 @@ class ChartWriter:
         if chart.key in self.rejected:  # (its bad rows are reported; nothing of it is stored)
             return
         self.late_keys.add(chart.key)
-        if self.spill_dir is None:
-            self.spill_dir = tempfile.TemporaryDirectory(prefix="history-import-")
         bucket = hash(chart.key) % SPILL_BUCKETS
         handle = self.spill_files.get(bucket)
         if handle is None:
-            handle = self.spill_files[bucket] = open(Path(self.spill_dir.name) / f"{bucket}.jsonl", "ab")  # noqa: SIM115
+            handle = self.spill_files[bucket] = open(self.temp_dir() / f"{bucket}.jsonl", "ab")  # noqa: SIM115
         alias, day = chart.key
         record = [alias, day.isoformat(), chart.errors, chart.first_line, chart.last_line, chart.entries, chart.ranks]
         handle.write(orjson.dumps(record, option=orjson.OPT_NON_STR_KEYS) + b"\n")
@@ -247,10 +321,9 @@ class ChartWriter:
                     bad = True
                 ranks.add(rank)
             entries.extend(part)
-        if bad:
-            if was_stored:
-                self.store.delete([location])
-            self.reject(key)
+        if bad:  # the chart as this import first stored it must not stay either
+            self.reject(key, kept=self.restore(key) if was_stored else False)
             return
+        self.report.late_rows_merged += sum(len(part) for _, _, _, part, _ in pieces)
         entries.sort(key=entry_rank)
         self.store_payload(key, self.payload(key, entries, lines))

@@ -1,12 +1,13 @@
 """The fast path of a history import: a block of whole lines parsed by Arrow's CSV reader, checked
 column by column, and turned into the entries' JSON without a Python step per row.
 
-`parse_block` returns None when anything in the block needs the row-by-row reader (`importer.py`):
-a row that is bad in any way, a line end inside a quoted value, a blank line, a bare carriage
-return, an unusual but valid spelling (a rank written `07`, a date that is not `YYYY-MM-DD`). That
-reader then reads the whole block and reports or accepts each row as it always did, so the fast
-path changes speed only: for every block it takes, the rows, charts and snapshot bytes are those
-the row-by-row reader gives (a test imports the same files both ways and compares them byte for byte).
+`parse_block` returns None when anything in the block needs the row-by-row reader (`importer.py`): a
+row that is bad in any way, a line end inside a quoted value, a blank line, a bare carriage return,
+an empty title (a warning), an unusual but valid spelling (a rank written `07`, a date that is not
+`YYYY-MM-DD`). That reader then reads the whole block and reports or accepts each row as it always
+did, so the fast path changes speed only: for every block it takes, the rows, charts and snapshot
+bytes are those the row-by-row reader gives (a test imports the same files both ways and compares
+them byte for byte).
 
 Each entry's JSON is built in the key order and with the escapes orjson writes for the entry
 `importer.py` builds, so a payload is byte for byte what `orjson.dumps` gives for it. Titles and
@@ -157,6 +158,9 @@ def parse_block(
     keep = pa.array(kept)
     kept_numbers = kept_numbers[kept]
 
+    title = column("title").take(keep)
+    if not _all(pc.not_equal(title, "")):
+        return None  # an empty title: the row-by-row reader warns with its line
     rank_text = column("rank").take(keep)
     url = column("url").take(keep)
     trend = column("trend").take(keep)
@@ -194,7 +198,6 @@ def parse_block(
         code = known_codes[key >> 32]
         runs.append(Run(alias_of(code), dt.date.fromordinal(key & 0xFFFFFFFF), start, end, n in repeated))
 
-    title = column("title").take(keep)
     artist = column("artist").take(keep)
     title_json = _orjson_where(
         pc.binary_join_element_wise('"', title, '"', ""), pc.match_substring_regex(title, _NEEDS_ORJSON), title, str

@@ -32,7 +32,7 @@ from spotify_charts.sources.history.charts import ChartWriter, OpenChart, entry_
 from spotify_charts.sources.history.columns import HEADER, MAX_RANK, TRACK_URL, TRENDS, Block, credits, parse_block
 from spotify_charts.sources.history.lines import FIRST_LINE, Blocks, Lines, open_binary
 from spotify_charts.sources.history.report import HistoryImportError, ImportReport, Key
-from spotify_charts.storage import FileStore
+from spotify_charts.storage import FileStore, StoreError
 
 WINDOW_ROWS = 100_000  # rows of open charts kept in memory (~30 MB)
 
@@ -66,6 +66,7 @@ class Importer(ChartWriter):
         self.chart: OpenChart | None = None
         self.region_text: str | None = None
         self.date_text: str | None = None
+        self.row_chart: OpenChart | None = None  # the chart the last row read row by row joined
 
     @property
     def line(self) -> int:
@@ -90,22 +91,42 @@ class Importer(ChartWriter):
         collecting = gc.isenabled()
         gc.disable()
         try:
-            with binary, raw:
-                self.read(raw, size, Blocks(self.path, binary))
+            try:
+                with binary, raw:
+                    self.read(raw, size, Blocks(self.path, binary))
+            except (OSError, EOFError, zlib.error) as exc:  # reading the file (the store's errors are StoreError)
+                raise HistoryImportError(self.path, f"cannot be read ({exc})", self.line) from None
             self.drain(0)
             self.merge_late()
-        except (OSError, EOFError, zlib.error) as exc:
-            if isinstance(exc, FileNotFoundError):
-                raise
-            raise HistoryImportError(self.path, f"cannot be read ({exc})", self.line) from None
+        except BaseException as exc:
+            try:
+                self.abandon(self.open.keys())
+            except Exception:  # (e.g. the same full disk): the first error is the one to report
+                pass
+            if isinstance(exc, StoreError):  # (e.g. the disk is full): the import stops here, and says so
+                error = HistoryImportError(self.path, f"stopped: {exc}", self.line)
+                error.report = self.finish_report()
+                raise error from None
+            if isinstance(exc, HistoryImportError):
+                exc.report = self.finish_report()
+            raise
         finally:
             if collecting:
                 gc.enable()
             self.close()
+        self.finish_report()
         self.report.seconds = time.perf_counter() - start
         if self.progress:
             self.progress(size, size, self.report.rows)
         return self.report
+
+    def finish_report(self) -> ImportReport:
+        """The dates and regions of the charts stored, as they are once every chart is settled."""
+        report = self.report
+        report.dates = sorted({day for _, day in self.stored})
+        report.regions = {alias.split("-")[1] for alias, _ in self.stored}
+        report.first_date, report.last_date = (report.dates[0], report.dates[-1]) if report.dates else (None, None)
+        return report
 
     def read(self, raw: IO[bytes], size: int, blocks: Blocks) -> None:
         self.blocks = blocks
@@ -127,7 +148,7 @@ class Importer(ChartWriter):
             # (lines the row-by-row reader has not read yet come first: that reader reads the block)
             parsed = (
                 parse_block(block, self.codes, self.parse_date, daily_alias)
-                if self.fast and not self.lines.lines
+                if self.fast and not self.lines.lines and not blocks.unterminated
                 else None
             )
             if parsed is None:
@@ -139,6 +160,14 @@ class Importer(ChartWriter):
                 next_progress = self.report.rows + 200_000
                 self.progress(raw.tell(), size, self.report.rows)
             block = blocks.next()
+        if blocks.unterminated and self.row_chart is not None:
+            # A file cut short ends inside its last line, where a number may be cut too (941000 read
+            # as 9410): nothing in the line itself shows it, so its chart is not stored.
+            self.bad(
+                self.line,
+                "the last line has no line end: the file may be cut short (add a line end if the line is whole)",
+                self.row_chart,
+            )
         while self.open:
             self.close_oldest(keep=None)
 
@@ -178,6 +207,7 @@ class Importer(ChartWriter):
     def read_row(self, row: list[str], line: int) -> None:
         bad = self.bad
         chart = self.chart
+        self.row_chart = None
         try:
             title, rank_text, row_date, artist, url, row_region, kind, trend, streams = row
         except ValueError:
@@ -233,6 +263,8 @@ class Importer(ChartWriter):
                     bad(line, f"streams {streams!r} is not a number", chart)
                     return
             data["rankingMetric"] = {"value": streams, "type": "STREAMS"}
+        if not title:
+            self.warn(line, "the track title is empty (stored as it is)")
         entry = {
             "chartEntryData": data,
             "trackMetadata": {"trackName": title, "trackUri": TRACK_PREFIX + track, "artists": credits(artist)},
@@ -254,6 +286,7 @@ class Importer(ChartWriter):
             chart.top = rank
         chart.ranks[rank] = chart.last_line = line
         chart.entries.append(entry)
+        self.row_chart = chart
         self.open_rows += 1
         if self.open_rows > self.window_rows:
             self.close_oldest(keep=chart.key)

@@ -29,6 +29,10 @@ def open_binary(path: str | os.PathLike[str]) -> tuple[IO[bytes], IO[bytes]]:
         raw = open(path, "rb")  # noqa: SIM115 - closed by the caller with the binary stream
     except FileNotFoundError:
         raise HistoryImportError(path, "no such file") from None
+    except IsADirectoryError:
+        raise HistoryImportError(path, "is a folder, not a file (give the CSV file itself)") from None
+    except OSError as exc:  # permission denied, and the like
+        raise HistoryImportError(path, f"cannot be opened ({exc.strerror or exc})") from None
     if raw.read(2) == _GZIP_MAGIC:
         raw.seek(0)
         return gzip_ng_threaded.open(raw, "rb", threads=1), raw
@@ -45,6 +49,7 @@ class Blocks:
         self.binary = binary
         self.rest = b""
         self.done = False
+        self.unterminated = False  # the file's last line has no line end (its block is the last)
 
     def next(self) -> bytes:
         """The next block; b"" at the end of the file."""
@@ -65,7 +70,11 @@ class Blocks:
             if len(self.rest) > MAX_LINE:
                 raise HistoryImportError(self.path, f"no line end in {MAX_LINE >> 20} MB: not a CSV file")
         block, self.rest = self.rest, b""
-        return block + b"\n" if block else b""
+        if not block:
+            return b""
+        if not block.endswith(b"\r"):
+            self.unterminated = True
+        return block + b"\n"
 
 
 class Lines:
