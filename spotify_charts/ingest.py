@@ -6,11 +6,14 @@ The two steps behind the raw and staging assets, as plain functions (no Dagster 
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import NamedTuple
+
+import orjson
 
 from spotify_charts import settings
 from spotify_charts.snapshots import Snapshot, SnapshotError
@@ -32,6 +35,7 @@ class FetchReport:
     bytes: int = 0  # gzipped bytes written
     # corrupt stored snapshots fetched again: {"snapshot", "problem", "kept_at"} (the old bytes' copy)
     quarantined: list[dict[str, str]] = field(default_factory=list)
+    changed: list[tuple[str, dt.date]] = field(default_factory=list)  # stored, changed at the source since: again
 
 
 class Corrupt(NamedTuple):
@@ -73,7 +77,10 @@ def fetch_snapshots(
     if not refresh:
         stored = store.existing(snapshot_key(a, d) for a, d in wanted)
         corrupt = find_corrupt(store, [(a, d) for a, d in wanted if snapshot_key(a, d) in stored], source.name)
-        todo = [(a, d) for a, d in wanted if snapshot_key(a, d) not in stored or (a, d) in corrupt]
+        whole = [(a, d) for a, d in wanted if snapshot_key(a, d) in stored and (a, d) not in corrupt]
+        report.changed = changed_at_source(source, store, whole)
+        again = set(report.changed)
+        todo = [(a, d) for a, d in wanted if snapshot_key(a, d) not in stored or (a, d) in corrupt or (a, d) in again]
         report.reused = len(wanted) - len(todo)
     else:
         todo = wanted
@@ -126,6 +133,23 @@ def fetch_snapshots(
             error.location, f"{error.problem}; {remedy}" + (f" (and {more} more corrupt snapshot(s))" if more else "")
         )
     return report
+
+
+def changed_at_source(
+    source: ChartSource, store: FileStore, charts: Sequence[tuple[str, dt.date]]
+) -> list[tuple[str, dt.date]]:
+    """The stored charts that the source has changed since (a CSV rewritten after its import).
+
+    Only a source that can tell (one with `changed_since`, the CSV folder) is asked."""
+    changed_since = getattr(source, "changed_since", None)
+    if changed_since is None or not charts:
+        return []
+    stored = store.read_many([snapshot_key(alias, day) for alias, day in charts])
+    return [
+        (alias, day)
+        for (alias, day), data in zip(charts, stored)
+        if data is not None and changed_since(alias, day, orjson.loads(gzip.decompress(data)))
+    ]
 
 
 def find_corrupt(

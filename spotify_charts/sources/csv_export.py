@@ -10,7 +10,13 @@ becomes `appearancesOnChart`. What the CSV does not carry (artist URIs, release 
 entry status) is left out, as the service leaves out optional fields.
 
 A malformed file (wrong name, wrong header, a rank or number that is not one, a URI that is not
-a track's, a rank twice) raises `CsvExportError` naming the file and line; nothing of it is used.
+a track's, a rank twice, a date after today) raises `CsvExportError` naming the file and line;
+nothing of it is used.
+
+A file is read only once it has settled (`read_settled`: unchanged for `SETTLE_SECONDS`, the rule
+the `csv_exports` sensor's scan uses too), so a download still being written is never stored half.
+A snapshot records its file's SHA-256; when the file changes later, the source says so
+(`changed_since`) and the raw step imports it again.
 
 Plain module (no Dagster import).
 """
@@ -23,6 +29,7 @@ import hashlib
 import io
 import os
 import re
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -32,7 +39,7 @@ from spotify_charts import settings
 from spotify_charts.regions import FIRST_CHART_DATE, daily_alias, region_names
 from spotify_charts.snapshots import SnapshotError
 from spotify_charts.snapshots.rules import check_payload, valid_streams, valid_track_uri
-from spotify_charts.sources import FetchedChart
+from spotify_charts.sources import FetchedChart, utc_today
 
 HEADER = (
     "rank",
@@ -79,7 +86,45 @@ def parse_export_name(path: str | os.PathLike[str]) -> tuple[str, dt.date]:
         raise CsvExportError(path, f"{match['date']!r} in the file name is not a date") from None
     if chart_date < FIRST_CHART_DATE:
         raise CsvExportError(path, f"{chart_date} is before the first Spotify chart ({FIRST_CHART_DATE})")
+    latest = utc_today() + dt.timedelta(days=1)  # (a day's tolerance: it is already tomorrow somewhere)
+    if chart_date > latest:
+        raise CsvExportError(path, f"{chart_date} in the file name is in the future (the latest chart is {latest})")
     return daily_alias(match["region"]), chart_date
+
+
+# A CSV changed this recently may still be being written (a browser download, a copy): the sensor
+# leaves it for its next tick, the source waits for it (at most MAX_WAIT_SECONDS).
+SETTLE_SECONDS = 5.0
+MAX_WAIT_SECONDS = 60.0
+
+
+def changed_ns(stat: os.stat_result) -> int:
+    """When the file last changed in any way the OS sees (written, copied, renamed, rewritten)."""
+    return max(stat.st_mtime_ns, stat.st_ctime_ns)
+
+
+def is_settled(stat: os.stat_result, now_ns: int) -> bool:
+    """Unchanged for SETTLE_SECONDS: no longer being written."""
+    return changed_ns(stat) <= now_ns - int(SETTLE_SECONDS * 1e9)
+
+
+def read_settled(path: Path) -> bytes:
+    """The file's bytes once it has settled and did not change while read (FileNotFoundError if absent)."""
+    deadline = time.monotonic() + MAX_WAIT_SECONDS
+    while True:
+        before = path.stat()
+        if is_settled(before, time.time_ns()):
+            data = path.read_bytes()
+            after = path.stat()
+            unchanged = (after.st_size, changed_ns(after)) == (before.st_size, changed_ns(before))
+            if unchanged and len(data) == after.st_size:
+                return data
+        if time.monotonic() >= deadline:
+            raise CsvExportError(
+                path,
+                f"still changing after {MAX_WAIT_SECONDS:.0f} s: is it still being written? Run again once it is whole",
+            )
+        time.sleep(min(max(SETTLE_SECONDS / 5, 0.05), max(deadline - time.monotonic(), 0)))
 
 
 def convert_export(path: str | os.PathLike[str], data: bytes) -> FetchedChart:
@@ -178,10 +223,21 @@ class CsvExportSource:
     def fetch(self, alias: str, chart_date: dt.date) -> FetchedChart | None:
         path = self.path(alias, chart_date)
         try:
-            data = path.read_bytes()
+            data = read_settled(path)
         except FileNotFoundError:
             return None
         return convert_export(path, data)
+
+    def changed_since(self, alias: str, chart_date: dt.date, payload: dict) -> bool:
+        """Whether the CSV of a chart stored from it (`payload`) changed since: a new SHA-256."""
+        stored = payload.get("csvExport")
+        if not isinstance(stored, dict):
+            return False  # stored from another source: not this one's to replace
+        try:
+            data = read_settled(self.path(alias, chart_date))
+        except FileNotFoundError:
+            return False  # (moved away since: the snapshot stays)
+        return hashlib.sha256(data).hexdigest() != stored.get("sha256")
 
     def latest_date(self, alias: str) -> dt.date | None:
         dates = []
@@ -205,7 +261,7 @@ def read_exports(folder: str | os.PathLike[str], names: Iterable[str]) -> list[t
             raise CsvExportError(name, f"not a file name in {settings.CSV_DIR.name}")
         path = Path(folder) / name
         try:
-            data = path.read_bytes()
+            data = read_settled(path)
         except FileNotFoundError:
             raise CsvExportError(path, "no such file (moved or deleted since it was found?)") from None
         alias, chart_date = parse_export_name(path)

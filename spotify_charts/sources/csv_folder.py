@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from spotify_charts.sources.csv_export import CsvExportError, convert_export, parse_export_name
+from spotify_charts.sources.csv_export import CsvExportError, changed_ns, convert_export, is_settled, parse_export_name
 
 
 @dataclass(frozen=True)
@@ -50,12 +50,12 @@ def run_key(exports: Sequence[ReadyExport]) -> str:
     return f"csv-exports:{exports[0].chart_date}..{exports[-1].chart_date}:{digest.hexdigest()[:16]}"
 
 
-def scan_folder(folder: str | os.PathLike[str], cursor: str | None, now_ns: int, settle_ns: int) -> FolderScan:
+def scan_folder(folder: str | os.PathLike[str], cursor: str | None, now_ns: int) -> FolderScan:
     """The CSVs changed since the cursor's high-water mark, read and converted to check them.
 
     A file counts as changed when its mtime or ctime (creation, copy, rename, rewrite: anything
-    the OS sees) passes the mark; files changed within `settle_ns` of now wait for the next tick
-    and hold the mark back, so one still being copied is not read half-written.
+    the OS sees) passes the mark; files that have not settled (`csv_export.is_settled`) wait for
+    the next tick and hold the mark back, so one still being copied is not read half-written.
     """
     state = json.loads(cursor) if cursor else {"changed_ns": 0, "names": []}
     mark, at_mark = state["changed_ns"], set(state["names"])
@@ -65,13 +65,13 @@ def scan_folder(folder: str | os.PathLike[str], cursor: str | None, now_ns: int,
         if not entry.name.endswith(".csv") or entry.name.startswith(".") or not entry.is_file():
             continue
         stat = entry.stat()
-        changed_ns = max(stat.st_mtime_ns, stat.st_ctime_ns)
-        if changed_ns < mark or (changed_ns == mark and entry.name in at_mark):
+        changed_at = changed_ns(stat)
+        if changed_at < mark or (changed_at == mark and entry.name in at_mark):
             continue
-        if changed_ns > now_ns - settle_ns:
+        if not is_settled(stat, now_ns):
             scan.unsettled += 1
             continue
-        changed.append((changed_ns, entry))
+        changed.append((changed_at, entry))
     for _, entry in changed:
         try:
             data = Path(entry.path).read_bytes()

@@ -17,8 +17,10 @@ import pytest
 
 from spotify_charts.defs.automation import sensors
 from spotify_charts.defs.resources import ChartSourceResource
+from spotify_charts.sources import csv_export
 from spotify_charts.sources.csv_export import CsvExportError, CsvExportSource, convert_export
 from spotify_charts.sources.csv_folder import scan_folder
+from spotify_charts.storage import snapshot_key
 from spotify_charts_tests.support.helpers import sample_warehouse
 
 HEADER = "rank,uri,artist_names,track_name,source,peak_rank,previous_rank,days_on_chart,streams"
@@ -120,26 +122,28 @@ def test_the_csv_source_has_a_chart_when_its_file_is_there(tmp_path):
     assert source.latest_date("regional-us-daily") is None
 
 
-def test_the_scan_sees_each_new_or_changed_file_once_and_waits_for_files_being_written(tmp_path):
+def test_the_scan_sees_each_new_or_changed_file_once_and_waits_for_files_being_written(tmp_path, monkeypatch):
     first = write(tmp_path, NAME, REAL_FORMAT)
     write(tmp_path, "regional-ee-daily-2023-05-02.csv", REAL_FORMAT)
     write(tmp_path, "regional-ee-daily-2023-05-03.csv", "broken")
     now = os.stat(first).st_mtime_ns + 10**9
-    scan = scan_folder(tmp_path, None, now, settle_ns=0)
+    monkeypatch.setattr(csv_export, "SETTLE_SECONDS", 0.0)
+    scan = scan_folder(tmp_path, None, now)
     assert sorted(e.name for e in scan.ready) == ["regional-ee-daily-2023-05-02.csv", NAME]
     assert [e.path for e in scan.malformed] == [str(tmp_path / "regional-ee-daily-2023-05-03.csv")]
     assert [[e.chart_date for e in group] for group in scan.date_ranges()] == [[DAY, dt.date(2023, 5, 2)]]
 
-    again = scan_folder(tmp_path, scan.cursor, now, settle_ns=0)
+    again = scan_folder(tmp_path, scan.cursor, now)
     assert again.ready == [] and again.malformed == [] and again.cursor == scan.cursor
 
     changed = REAL_FORMAT.replace("6126963", "6126964")
     later = now + 5 * 10**9
     write(tmp_path, NAME, changed)
     os.utime(tmp_path / NAME, ns=(later, later))
-    waiting = scan_folder(tmp_path, scan.cursor, later + 10**9, settle_ns=2 * 10**9)
+    monkeypatch.setattr(csv_export, "SETTLE_SECONDS", 2.0)
+    waiting = scan_folder(tmp_path, scan.cursor, later + 10**9)
     assert waiting.ready == [] and waiting.unsettled == 1 and waiting.cursor == scan.cursor
-    settled = scan_folder(tmp_path, scan.cursor, later + 3 * 10**9, settle_ns=2 * 10**9)
+    settled = scan_folder(tmp_path, scan.cursor, later + 3 * 10**9)
     assert [e.name for e in settled.ready] == [NAME]
     before = next(e for e in scan.ready if e.name == NAME)
     assert settled.ready[0].sha256 != before.sha256
@@ -156,9 +160,10 @@ def sensor_tick(instance, folder: Path, cursor=None, regions="global,ee"):
     return result, context.cursor
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def settled_at_once(monkeypatch):
-    monkeypatch.setattr(sensors, "CSV_SETTLE_SECONDS", 0.0)
+    """Files count as settled as soon as written (the tests that wait for them set their own time)."""
+    monkeypatch.setattr(csv_export, "SETTLE_SECONDS", 0.0)
 
 
 def test_the_sensor_requests_exactly_the_dates_of_new_files_once_and_changed_files_again(tmp_path, settled_at_once):
@@ -396,3 +401,83 @@ def test_csv_charts_go_through_every_model_and_check_like_the_services(tmp_path,
 def staging_rows_of(path: str, columns: str) -> list[tuple]:
     with duckdb.connect(path, read_only=True) as con:
         return con.execute(f"select {columns} from staging.chart_entries order by all").fetchall()
+
+
+def test_the_csv_source_waits_for_a_file_still_being_written(tmp_path, monkeypatch):
+    """Half a download in the folder when the run starts, the rest appended a moment later: the
+    source stores the whole file, never the half (issue 23, finding 2)."""
+    import threading
+
+    from spotify_charts.ingest import fetch_snapshots
+    from spotify_charts.storage.local import LocalFileStore
+
+    monkeypatch.setattr(csv_export, "SETTLE_SECONDS", 2.0)
+    whole = sample_as_csv("regional-global-daily", DAY)
+    lines = whole.splitlines(keepends=True)
+    path = write(tmp_path / "csv", NAME, "".join(lines[:26]))  # the header and 25 rows
+    store = LocalFileStore(tmp_path / "data")
+    done = {}
+    fetching = threading.Thread(
+        target=lambda: done.update(
+            report=fetch_snapshots(CsvExportSource(tmp_path / "csv"), store, ["regional-global-daily"], [DAY])
+        )
+    )
+    fetching.start()
+    time.sleep(0.5)
+    with path.open("a", encoding="utf-8") as rest:
+        rest.write("".join(lines[26:]))
+    fetching.join(timeout=60)
+    assert done["report"].fetched == 1
+    assert done["report"].entries == len(lines) - 1 == 200
+    stored = orjson.loads(
+        gzip.decompress((tmp_path / "data" / snapshot_key("regional-global-daily", DAY)).read_bytes())
+    )
+    assert len(stored["entries"]) == 200
+
+
+def test_a_file_that_never_settles_is_refused_naming_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(csv_export, "SETTLE_SECONDS", 3600.0)
+    monkeypatch.setattr(csv_export, "MAX_WAIT_SECONDS", 0.2)
+    write(tmp_path, NAME, REAL_FORMAT)
+    with pytest.raises(CsvExportError, match=f"{tmp_path / NAME}: still changing after 0 s: is it still being written"):
+        CsvExportSource(tmp_path).fetch("regional-global-daily", DAY)
+
+
+def test_a_csv_changed_after_its_chart_was_stored_is_imported_again(tmp_path, pipeline_env, monkeypatch):
+    """SPOTIFY_CHARTS_SOURCE=csv: the file is stored, then rewritten (a corrected download); the
+    next run notices its new SHA-256, imports it again and staging holds the new numbers."""
+    folder = tmp_path / "csv"
+    write(folder, NAME, REAL_FORMAT)
+    env = {**pipeline_env, "SPOTIFY_CHARTS_CSV_DIR": str(folder), "SPOTIFY_CHARTS_SOURCE": "csv"}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    request = dg.RunRequest(
+        tags={"dagster/asset_partition_range_start": "2023-05-01", "dagster/asset_partition_range_end": "2023-05-01"}
+    )
+    first = materialize_request(request).asset_materializations_for_node("raw_chart_snapshots")[0].metadata
+    assert (first["charts_fetched"].value, first["charts_changed_at_source"].value) == (1, 0)
+
+    unchanged = materialize_request(request).asset_materializations_for_node("raw_chart_snapshots")[0].metadata
+    assert (unchanged["charts_fetched"].value, unchanged["charts_reused"].value) == (0, 1)
+
+    write(folder, NAME, REAL_FORMAT.replace("6126963", "7000001"))
+    again = materialize_request(request).asset_materializations_for_node("raw_chart_snapshots")[0].metadata
+    assert (again["charts_fetched"].value, again["charts_changed_at_source"].value) == (1, 1)
+    ranks_streams = staging_rows_of(env["SPOTIFY_CHARTS_DUCKDB_PATH"], "rank, streams")
+    assert ranks_streams[0] == (1, 7000001) and len(ranks_streams) == 4
+
+
+def test_a_csv_dated_after_tomorrow_is_refused_by_the_sensor_and_the_source(tmp_path, capfd):
+    folder = tmp_path / "csv"
+    tomorrow = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
+    write(folder, "regional-global-daily-2099-01-01.csv", REAL_FORMAT)
+    write(folder, f"regional-ee-daily-{tomorrow}.csv", REAL_FORMAT)  # (a day's tolerance for time zones)
+    result, _ = sensor_tick(dg.DagsterInstance.ephemeral(), folder)
+    assert [r.tags["dagster/asset_partition_range_start"] for r in result] == [str(tomorrow)]
+    expected = f"{folder / 'regional-global-daily-2099-01-01.csv'}: 2099-01-01 in the file name is in the future"
+    assert expected in capfd.readouterr().err
+    source = CsvExportSource(folder)
+    assert source.latest_date("regional-global-daily") is None  # new_chart_dates asks for nothing up to 2099
+    assert source.latest_date("regional-ee-daily") == tomorrow
+    with pytest.raises(CsvExportError, match="in the future"):
+        csv_export.read_exports(folder, ["regional-global-daily-2099-01-01.csv"])

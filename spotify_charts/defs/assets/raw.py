@@ -55,6 +55,11 @@ def raw_chart_snapshots(
     context.log.info(
         f"{report.fetched} charts fetched, {report.reused} already stored, {len(report.missing)} not published"
     )
+    if report.changed:
+        context.log.warning(
+            f"{len(report.changed)} chart(s) imported again: the source changed since they were stored (a CSV "
+            f"rewritten): {', '.join(f'{alias}/{day}' for alias, day in report.changed[:10])}"
+        )
     for healed in report.quarantined:
         context.log.warning(
             f"{healed['snapshot']} was corrupt ({healed['problem']}): fetched again; the corrupt file is kept at "
@@ -67,6 +72,7 @@ def raw_chart_snapshots(
             "charts_reused": report.reused,
             "charts_missing": dg.MetadataValue.json(report.missing),
             "charts_healed": len(report.quarantined),
+            "charts_changed_at_source": len(report.changed),
             "quarantined": dg.MetadataValue.json(report.quarantined),
             "entries": report.entries,
             "bytes": report.bytes,

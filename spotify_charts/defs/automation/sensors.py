@@ -41,10 +41,6 @@ def new_chart_dates(context: dg.SensorEvaluationContext, chart_source: ChartSour
     return [chart_dates_request(first, last, context.instance) for first, last in ranges(missing)]
 
 
-# A CSV changed this recently may still be being written (a browser download, a copy): next tick.
-CSV_SETTLE_SECONDS = 5.0
-
-
 @dg.sensor(
     job=ingest_job,
     minimum_interval_seconds=30,
@@ -57,7 +53,7 @@ def csv_exports(context: dg.SensorEvaluationContext, chart_source: ChartSourceRe
         return dg.SkipReason(f"{settings.CSV_DIR.name} is not set")
     if not folder.is_dir():
         return dg.SkipReason(f"{settings.CSV_DIR.name} {folder} is not a folder")
-    scan = scan_folder(folder, context.cursor, time.time_ns(), int(CSV_SETTLE_SECONDS * 1e9))
+    scan = scan_folder(folder, context.cursor, time.time_ns())
     for error in scan.malformed:
         context.log.error(f"not imported: {error}")
     configured = set(chart_source.aliases())
