@@ -1,14 +1,17 @@
 """Which failures are transient (worth running the step again) and which are permanent.
 
 Transient: the S3 store answering 5xx, throttling or dropping the connection; the warehouse
-connection refused, dropped or timed out; a lock or deadlock timeout; a serialization conflict.
+connection dropped or timed out; a lock or deadlock timeout; a serialization conflict.
 Everything else is permanent: a bad payload or CSV, an unknown region, a failed check, an SQL
-error, denied access, a wrong password. Running those again gives the same answer, later.
+error, denied access, a wrong password, a warehouse that refuses connections (nothing listens
+there). Running those again gives the same answer, later.
 
 Plain module (no Dagster import); the assets' retry policy uses it (spotify_charts/defs/retries.py).
 """
 
 from __future__ import annotations
+
+from spotify_charts.warehouses.postgres import REFUSED
 
 # Substrings of error messages (lower case) that mean "try again": what S3 (botocore), libpq,
 # DuckDB and dbt say for the faults above. A message names its cause; exception types alone do
@@ -52,8 +55,10 @@ TRANSIENT_MARKERS = (
     "could not set lock on file",
 )
 
-# Connect failures that no retry fixes.
+# Connect failures that no retry fixes (a refused connection: nothing listens at that address,
+# which minutes of retries would only hide; a restarting server is caught by the next tick or run).
 PERMANENT_MARKERS = (
+    REFUSED,
     "password authentication failed",
     "no password supplied",
     "does not exist",

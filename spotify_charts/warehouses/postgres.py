@@ -20,6 +20,9 @@ from spotify_charts.warehouses.base import (
     ensure_schema,
 )
 
+# The words that mark a refused connection; defs/failures.py counts it permanent (not retried).
+REFUSED = "no server accepts connections"
+
 
 def connect(
     host: str,
@@ -83,7 +86,13 @@ class PostgresWarehouse(Warehouse):
             )
         except psycopg2.OperationalError as exc:
             # libpq's message names host, port and the reason; it never contains the password.
-            raise ConnectionError(f"cannot connect to PostgreSQL {self!r}: {str(exc).strip()}") from None
+            reason = " ".join(str(exc).split())
+            if "connection refused" in reason.lower():  # nothing listens there: a retry soon would not help
+                reason = (
+                    f"{REFUSED} at {self.host}:{self.port} (connection refused): is the server running, and are the "
+                    "host and port settings right?"
+                )
+            raise ConnectionError(f"cannot connect to PostgreSQL {self!r}: {reason}") from None
 
     def replace_charts(
         self, chart_ids: Sequence[str], start: dt.date, end: dt.date, batches: Iterable[ChartTables]

@@ -128,3 +128,29 @@ def test_a_permanent_fault_fails_once_without_retries(pipeline_resources):
     assert [e.step_key for e in failures] == ["staging_chart_tables"]
     message = failures[0].event_specific_data.error.message
     assert "not retried" in message and "password authentication failed" in message
+
+
+def test_a_warehouse_that_refuses_connections_fails_once_with_one_clear_line(pipeline_env, monkeypatch):
+    """Nothing listens on the PostgreSQL port (issue 23, finding 7): no minutes of retries, and an
+    error of one line naming the address, not libpq's two."""
+    import socket
+
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**pipeline_env, "SPOTIFY_CHARTS_WAREHOUSE": "postgres", "SPOTIFY_CHARTS_PG_HOST": "127.0.0.1",
+           "SPOTIFY_CHARTS_PG_PORT": str(port), "SPOTIFY_CHARTS_PG_PASSWORD": "s3cret-pw"}  # fmt: skip
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    from spotify_charts.defs.resources import build_resources
+
+    result = dg.materialize(
+        [raw_chart_snapshots, staging_chart_tables], resources=build_resources(), tags=TAGS, raise_on_error=False
+    )
+
+    assert not result.success
+    assert _retried_steps(result) == []
+    (failure,) = _events(result, "STEP_FAILURE")
+    message = failure.event_specific_data.error.message.strip()
+    assert f"no server accepts connections at 127.0.0.1:{port} (connection refused)" in message
+    assert "\n" not in message and "s3cret-pw" not in message

@@ -24,7 +24,7 @@ def _raised_from(error: Exception, cause: Exception) -> Exception:
         psycopg2.OperationalError("server closed the connection unexpectedly"),
         psycopg2.errors.LockNotAvailable("canceling statement due to lock timeout"),
         ConnectionError("cannot connect to PostgreSQL w@db:5432/charts: connection to server at \"db\", port 5432 "
-                        "failed: Connection refused"),
+                        "failed: timeout expired"),
         RuntimeError("Runtime Error: IO Error: Could not set lock on file \"warehouse.duckdb\""),
         _raised_from(RuntimeError("dbt build failed"), TimeoutError("timed out")),
     ],
