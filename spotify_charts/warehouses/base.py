@@ -23,6 +23,13 @@ __all__ = ["STAGING_SCHEMA", "TABLES", "Warehouse", "create_table_sql", "dbt_arg
 DUCKDB_ROW_GROUP_ROWS = 122_880
 
 
+class NoSpaceError(OSError):
+    """The disk under the warehouse is full; the message leads with that and names the file."""
+
+    def __str__(self) -> str:  # (no "[Errno 28]" before it)
+        return str(self.args[0])
+
+
 class Warehouse(ABC):
     @abstractmethod
     def replace_charts(

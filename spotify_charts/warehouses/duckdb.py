@@ -15,6 +15,7 @@ from spotify_charts.warehouses.base import (
     DUCKDB_ROW_GROUP_ROWS,
     STAGING_SCHEMA,
     TABLES,
+    NoSpaceError,
     Warehouse,
     check_rows_in_scope,
     create_table_sql,
@@ -130,9 +131,18 @@ class DuckDBWarehouse(Warehouse):
                     con.execute(f"drop table {target}{name}")
             con.commit()
             return inserted
-        except BaseException:
+        except BaseException as exc:
             if in_transaction:
-                con.rollback()
+                try:
+                    con.rollback()
+                except duckdb.Error:  # DuckDB has ended it already (an I/O error at commit): nothing was kept
+                    pass
+            if isinstance(exc, duckdb.Error) and "no space left on device" in str(exc).lower():
+                where = self.temp_directory or self.path.parent
+                raise NoSpaceError(
+                    f"no space left on device: cannot write the DuckDB warehouse {self.path} (or its spill folder "
+                    f"{where}); nothing of this load was kept. DuckDB said: {exc}"
+                ) from exc
             raise
         finally:
             con.close()

@@ -5,12 +5,15 @@ good (the warehouse refusing the password) fails once, without retries."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
 import dagster as dg
 import psycopg2
+import pytest
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from spotify_charts.defs.assets.raw import raw_chart_snapshots
@@ -154,3 +157,59 @@ def test_a_warehouse_that_refuses_connections_fails_once_with_one_clear_line(pip
     message = failure.event_specific_data.error.message.strip()
     assert f"no server accepts connections at 127.0.0.1:{port} (connection refused)" in message
     assert "\n" not in message and "s3cret-pw" not in message
+
+
+def _small_disk(path: Path, size: str) -> Path:
+    path.mkdir(parents=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], check=True)
+    return path
+
+
+@pytest.fixture
+def small_disks(tmp_path):
+    """Real small file systems (tmpfs) that fill up; mounting needs root, as CI runs."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root (CI runs as root)")
+    mounts: list[Path] = []
+    yield lambda name, size: mounts.append(_small_disk(tmp_path / name, size)) or mounts[-1]
+    for mount in mounts:
+        subprocess.run(["umount", str(mount)], check=True)
+
+
+def _failure_message(result) -> str:
+    """The step's error as the UI heads it, after Dagster's own `...Failure: `."""
+    (failure,) = _events(result, "STEP_FAILURE")
+    message = failure.event_specific_data.error.message.strip()
+    return message.split("Failure: ", 1)[1]
+
+
+def test_a_full_disk_under_the_raw_store_says_so_first_naming_the_file(pipeline_env, monkeypatch, small_disks):
+    data = small_disks("data", "16k")
+    env = {**pipeline_env, "SPOTIFY_CHARTS_DATA_DIR": str(data), "SPOTIFY_CHARTS_DUCKDB_PATH": str(data / "w.duckdb")}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    from spotify_charts.defs.resources import build_resources
+
+    result = dg.materialize([raw_chart_snapshots], resources=build_resources(), tags=TAGS, raise_on_error=False)
+    message = _failure_message(result)
+    assert message.startswith(f"StoreError: no space left on device: cannot write {data}/raw/spotify-charts/")
+    assert ".json.gz" in message.splitlines()[0] and _retried_steps(result) == []
+
+
+def test_a_full_disk_under_the_duckdb_warehouse_says_so_first_not_a_rollback_error(
+    pipeline_env, monkeypatch, small_disks
+):
+    warehouse = small_disks("warehouse", "64k")
+    env = {**pipeline_env, "SPOTIFY_CHARTS_DUCKDB_PATH": str(warehouse / "w.duckdb")}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    from spotify_charts.defs.resources import build_resources
+
+    result = dg.materialize(
+        [raw_chart_snapshots, staging_chart_tables], resources=build_resources(), tags=TAGS, raise_on_error=False
+    )
+    message = _failure_message(result)
+    assert message.startswith(
+        f"NoSpaceError: no space left on device: cannot write the DuckDB warehouse {warehouse}/w.duckdb"
+    )
+    assert "cannot rollback" not in message and _retried_steps(result) == []
