@@ -280,9 +280,13 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
             return 0
         from spotify_charts.warehouses.redshift import aws_ca_bundle
 
-        # RDS's certificate authority is not in the image: the admin connection to RDS encrypts
-        # (RDS forces TLS) but cannot verify the server; Redshift's is verified (verify-full).
-        rds = Database(args.rds_host, 5432, args.dagster_database, args.rds_admin, env["RDS_ADMIN_PASSWORD"], "require")
+        # Both servers are verified (verify-full): RDS against its root CAs, which the image carries
+        # (deploy/ecs/rds-ca-bundle.pem; the task sets PGSSLROOTCERT to it), Redshift against
+        # AWS's bundle shipped with redshift_connector.
+        rds = Database(
+            args.rds_host, 5432, args.dagster_database, args.rds_admin, env["RDS_ADMIN_PASSWORD"],
+            "verify-full", env.get("PGSSLROOTCERT") or None,
+        )  # fmt: skip
         bootstrap_postgres_user(
             rds, args.dagster_user, args.dagster_database, secret_writer(client, args.dagster_secret), schemas=False
         )
