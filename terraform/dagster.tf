@@ -503,9 +503,9 @@ resource "aws_ecs_task_definition" "webserver" {
     command                = ["webserver", "--port", tostring(local.ui_port)]
     healthCheck            = local.health_check["webserver"]
     portMappings           = [{ containerPort = local.ui_port, protocol = "tcp" }]
-    environment      = [for k, v in merge(local.instance_environment, { DAGSTER_ECS_RUN_TASK_DEFINITION = aws_ecs_task_definition.run.arn }) : { name = k, value = v }]
-    secrets          = [for k, v in local.instance_secrets : { name = k, valueFrom = v }]
-    logConfiguration = local.log_configuration["webserver"]
+    environment            = [for k, v in merge(local.instance_environment, { DAGSTER_ECS_RUN_TASK_DEFINITION = aws_ecs_task_definition.run.arn }) : { name = k, value = v }]
+    secrets                = [for k, v in local.instance_secrets : { name = k, valueFrom = v }]
+    logConfiguration       = local.log_configuration["webserver"]
   }])
 }
 
@@ -559,9 +559,9 @@ resource "aws_ecs_task_definition" "code" {
     cpu_architecture        = var.cpu_architecture
   }
   container_definitions = jsonencode([{
-    name      = "code"
-    image     = local.image
-    essential = true
+    name             = "code"
+    image            = local.image
+    essential        = true
     command          = ["code-server", "--port", tostring(local.code_port)]
     healthCheck      = local.health_check["code-server"]
     portMappings     = [{ containerPort = local.code_port, protocol = "tcp" }]
@@ -645,7 +645,7 @@ resource "aws_ecs_service" "webserver" {
   task_definition        = aws_ecs_task_definition.webserver.arn
   desired_count          = local.service_count
   launch_type            = "FARGATE"
-  enable_execute_command = true # SSM port forwarding to the UI (README)
+  enable_execute_command = true # SSM port forwarding to the UI (docs/aws.md)
   propagate_tags         = "SERVICE"
 
   network_configuration {

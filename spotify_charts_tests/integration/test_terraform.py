@@ -159,3 +159,16 @@ def test_the_images_logs_and_network_are_locked_down(tf):
     assert https["protocol"] == "HTTPS" and https["default_action"][0]["type"] == "authenticate-cognito"
     assert resources["aws_vpc_endpoint.s3"]["vpc_endpoint_type"] == "Gateway"
     assert tf["locals"]["interface_endpoint_services"].count("ecr.api") == 1
+
+
+def test_the_example_settings_are_variables_and_set_every_required_one(tf):
+    """terraform/example.tfvars, the file users copy: each setting it shows (commented or not) is a
+    variable, and it sets every variable that has no default."""
+    text = (TERRAFORM / "example.tfvars").read_text()
+    shown = set(re.findall(r"^[# ]*([a-z_0-9]+)\s*=", text, re.MULTILINE))
+    shown |= set(re.findall(r";\s*([a-z_0-9]+)\s*=", text))
+    assert shown <= set(tf["variable"]), f"not variables: {shown - set(tf['variable'])}"
+    set_ = set(re.findall(r"^([a-z_0-9]+)\s*=", text, re.MULTILINE))
+    required = {name for name, body in tf["variable"].items() if "default" not in body}
+    assert required == {"bucket_name", "webserver_domain_name", "webserver_certificate_arn", "cognito_domain_prefix"}
+    assert required <= set_
