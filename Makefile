@@ -141,7 +141,7 @@ push:
 	docker push $$repo:$(TAG)
 	@echo $(TAG) > $(TAG_FILE)
 	# New task definitions with the new tag; ECS replaces the services' tasks.
-	$(TF) apply -input=false $(TF_VARS)
+	$(TF) apply $(TF_VARS)
 	@echo "Deployed image tag $(TAG) (kept in $(TAG_FILE) for the next terraform_deploy)."
 
 aws-secrets: $(INSTALLED)
@@ -179,7 +179,7 @@ terraform_destroy:
 	  aws redshift-serverless create-snapshot --region $$region --namespace-name $$namespace --snapshot-name $$snapshot --retention-period 35 >/dev/null; \
 	  until [ "$$(aws redshift-serverless get-snapshot --region $$region --snapshot-name $$snapshot --query snapshot.status --output text)" = AVAILABLE ]; do sleep 15; done; \
 	  echo "Redshift snapshot $$snapshot kept for 35 days"; fi
-	$(TF) destroy -input=false $(TF_VARS)
+	$(TF) destroy $(TF_VARS)
 	@rm -f $(TAG_FILE)
 
 # A live run against a deployed stack (docs/aws.md); never part of `make test`.

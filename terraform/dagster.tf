@@ -598,7 +598,8 @@ resource "aws_ecs_task_definition" "run" {
 }
 
 # `make aws-bootstrap` runs this once after the first deploy (and again to set new passwords):
-# it creates the warehouse's and Dagster's own database users and writes their passwords.
+# it creates the warehouse's and Dagster's own database users, writes their passwords, and
+# creates or upgrades Dagster's tables as Dagster's user.
 resource "aws_ecs_task_definition" "bootstrap" {
   family                   = "${var.name}-bootstrap"
   requires_compatibilities = ["FARGATE"]
@@ -619,7 +620,7 @@ resource "aws_ecs_task_definition" "bootstrap" {
       ["python", "-m", "spotify_charts.cli.aws", "bootstrap",
         "--rds-host", aws_db_instance.instance.address, "--rds-admin", local.rds_admin,
         "--dagster-database", local.dagster_database, "--dagster-user", local.dagster_user,
-        "--dagster-secret", aws_secretsmanager_secret.this["dagster_user"].arn,
+        "--dagster-secret", aws_secretsmanager_secret.this["dagster_user"].arn, "--migrate-dagster",
       "--warehouse", var.warehouse, "--warehouse-secret", aws_secretsmanager_secret.this["warehouse_user"].arn],
       local.redshift ? [
         "--redshift-host", aws_redshiftserverless_workgroup.warehouse[0].endpoint[0].address,
@@ -629,7 +630,7 @@ resource "aws_ecs_task_definition" "bootstrap" {
         "--warehouse-database", local.postgres_warehouse, "--warehouse-user", local.postgres_user,
       ],
     )
-    environment      = [{ name = "AWS_REGION", value = local.region }, { name = "PGSSLROOTCERT", value = local.rds_ca_bundle }]
+    environment      = [for k, v in local.instance_environment : { name = k, value = v }] # the instance it migrates
     secrets          = [for k, v in local.bootstrap_secrets : { name = k, valueFrom = v }]
     logConfiguration = local.log_configuration["bootstrap"]
   }])

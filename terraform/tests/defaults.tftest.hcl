@@ -192,6 +192,12 @@ run "the_services" {
     error_message = "the daemon waits for the migration to succeed"
   }
 
+  # The bootstrap task creates Dagster's tables too (as Dagster's user, the instance of DAGSTER_HOME).
+  assert {
+    condition     = contains(jsondecode(aws_ecs_task_definition.bootstrap.container_definitions)[0].command, "--migrate-dagster") && contains([for e in jsondecode(aws_ecs_task_definition.bootstrap.container_definitions)[0].environment : e.name], "DAGSTER_HOME")
+    error_message = "the bootstrap task migrates Dagster's storage"
+  }
+
   # ECS ignores the image's HEALTHCHECK: each service container has its own.
   assert {
     condition     = jsondecode(aws_ecs_task_definition.webserver.container_definitions)[0].healthCheck.command == ["CMD", "python", "-m", "spotify_charts.cli.stack", "healthcheck", "webserver"] && jsondecode(aws_ecs_task_definition.daemon.container_definitions)[1].healthCheck.command[5] == "daemon" && jsondecode(aws_ecs_task_definition.code.container_definitions)[0].healthCheck.command[5] == "code-server"
