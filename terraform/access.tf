@@ -58,7 +58,7 @@ resource "aws_vpc_security_group_egress_rule" "load_balancer_to_cognito" {
 
 resource "aws_lb" "webserver" {
   #checkov:skip=CKV_AWS_91:access logs need a log bucket of their own with an ELB bucket policy; CloudTrail and Cognito record who signed in
-  #checkov:skip=CKV2_AWS_28:a WAF costs per rule and month; the public mode lets no request through unauthenticated
+  #checkov:skip=CKV2_AWS_28:a WAF costs per rule and month; in both modes no request reaches the webserver before Cognito has signed it in
   name                       = "${var.name}-ui"
   internal                   = !local.public_ui
   load_balancer_type         = "application"
