@@ -208,12 +208,6 @@ variable "log_retention_days" {
   }
 }
 
-variable "run_max_runtime_seconds" {
-  description = "Dagster cancels a run that has run longer (run monitoring's max_runtime_seconds, through the run tag dagster/max_runtime that the instance sets by default); a year's backfill at the API's 1 request per second takes about 45 minutes."
-  type        = number
-  default     = 21600
-}
-
 variable "instance_class" {
   description = "Instance class of the RDS PostgreSQL instance holding Dagster's run and event storage (and the warehouse with warehouse = \"postgres\")."
   type        = string
