@@ -77,6 +77,9 @@ lint: $(INSTALLED) $(CHECKOV)/.installed
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.compose-spec compose.yaml
 	$(CHECKOV)/bin/checkov --directory terraform --quiet --compact --skip-download
 	terraform fmt -check -recursive terraform
+	$(TF) init -input=false -backend=false $(TF_PLUGIN_FLAG) >/dev/null
+	$(TF) validate -no-color
+	$(TF) test -no-color
 
 bench: $(MANIFEST)
 	$(PY) -m benchmarks.bench
@@ -102,63 +105,88 @@ down:
 token: $(INSTALLED)
 	$(WITH_ENV) $(PY) -m spotify_charts.cli.token --env-file $(ENV_FILE)
 
-# --- AWS (README, "Running on AWS"). TFVARS: your settings (terraform/example.tfvars shows them).
+# --- AWS (docs/aws.md). TFVARS: your settings (terraform/example.tfvars shows them); BACKEND: where
+# the state lives (terraform/backend.hcl.example). Every command gets the region from the state.
 TFVARS ?= terraform/terraform.tfvars
+BACKEND ?= terraform/backend.hcl
 TF := terraform -chdir=terraform
 TF_OUT = $(TF) output -raw
-TAG ?= $(shell git rev-parse --short=12 HEAD)-$(shell date -u +%Y%m%d%H%M%S)
+# A filesystem mirror of the providers (a folder holding registry.terraform.io) when the machine has
+# one, so `make lint` initialises offline; the registry otherwise. TF_PLUGIN_DIR= forces the registry.
+TF_PLUGIN_DIR ?= $(patsubst %/registry.terraform.io,%,$(firstword $(wildcard /opt/tf-plugins/registry.terraform.io /usr/share/terraform/plugins/registry.terraform.io)))
+TF_PLUGIN_FLAG = $(if $(TF_PLUGIN_DIR),-plugin-dir=$(TF_PLUGIN_DIR))
+# The image tag `make push` builds, pushes and applies: computed once per make invocation.
+TAG := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo nogit)-$(shell date -u +%Y%m%d%H%M%S)
+# The tag last pushed, which every later terraform_deploy keeps (git-ignored).
+TAG_FILE := terraform/.image-tag
+TF_VARS = -var-file=$(abspath $(TFVARS)) $$(test -s $(TAG_FILE) && echo "-var image_tag=$$(cat $(TAG_FILE))")
+AWS_REGION_OF_STACK = $$($(TF_OUT) region)
 
 terraform_deploy:
 	@test -f $(TFVARS) || { echo "needs $(TFVARS) (copy terraform/example.tfvars)"; exit 1; }
-	$(TF) init
-	$(TF) plan -var-file=$(abspath $(TFVARS)) -out=deploy.tfplan
+	@test -f $(BACKEND) || { echo "needs $(BACKEND) (copy terraform/backend.hcl.example; docs/aws.md, State)"; exit 1; }
+	$(TF) init -input=false -backend-config=$(abspath $(BACKEND))
+	$(TF) plan -input=false $(TF_VARS) -out=deploy.tfplan
 	$(TF) apply deploy.tfplan
 	@rm -f terraform/deploy.tfplan
 	@echo; echo "Dagster UI: $$($(TF_OUT) webserver_url)"
-	@echo "Next: make push (build the image), make aws-secrets (Spotify credentials from .env),"
-	@echo "      make aws-bootstrap (database users), then open the UI (make aws-ui when private)."
+	@test "$$($(TF_OUT) services_running)" = true || echo "Next: make aws-secrets, make push (the image; the services start), make aws-bootstrap (database users)."
 
 push:
 	@test -f $(TFVARS) || { echo "needs $(TFVARS)"; exit 1; }
-	aws ecr get-login-password --region $$($(TF_OUT) region) | docker login --username AWS --password-stdin $$($(TF_OUT) ecr_repository_url | cut -d/ -f1)
-	docker build --platform linux/$$(grep -q 'cpu_architecture *= *"ARM64"' $(TFVARS) && echo arm64 || echo amd64) -t $$($(TF_OUT) ecr_repository_url):$(TAG) .
-	docker push $$($(TF_OUT) ecr_repository_url):$(TAG)
+	@set -e; region=$(AWS_REGION_OF_STACK); repo=$$($(TF_OUT) ecr_repository_url); \
+	arch=$$($(TF) output -raw cpu_architecture); \
+	aws ecr get-login-password --region $$region | docker login --username AWS --password-stdin $${repo%%/*}; \
+	docker build --platform linux/$$( [ "$$arch" = ARM64 ] && echo arm64 || echo amd64) -t $$repo:$(TAG) .; \
+	docker push $$repo:$(TAG)
+	@echo $(TAG) > $(TAG_FILE)
 	# New task definitions with the new tag; ECS replaces the services' tasks.
-	$(TF) apply -var-file=$(abspath $(TFVARS)) -var image_tag=$(TAG)
-	@echo "Deployed image tag $(TAG): set image_tag = \"$(TAG)\" in $(TFVARS) so the next terraform_deploy keeps it."
+	$(TF) apply $(TF_VARS)
+	@echo "Deployed image tag $(TAG) (kept in $(TAG_FILE) for the next terraform_deploy)."
 
 aws-secrets: $(INSTALLED)
-	$(WITH_ENV) $(TF) output -json | $(PY) -m spotify_charts.cli.aws secrets --outputs -
+	$(WITH_ENV) $(TF) output -json | AWS_REGION=$(AWS_REGION_OF_STACK) $(PY) -m spotify_charts.cli.aws secrets --outputs -
 
 aws-bootstrap:
-	@set -e; cluster=$$($(TF_OUT) ecs_cluster); boot=$$($(TF) output -json bootstrap); \
+	@set -e; region=$(AWS_REGION_OF_STACK); cluster=$$($(TF_OUT) ecs_cluster); boot=$$($(TF) output -json bootstrap); \
 	definition=$$(echo "$$boot" | python3 -c 'import json,sys; print(json.load(sys.stdin)["task_definition"])'); \
 	network=$$(echo "$$boot" | python3 -c 'import json,sys; b=json.load(sys.stdin); print(json.dumps({"awsvpcConfiguration": {"subnets": b["subnets"], "securityGroups": [b["security_group"]], "assignPublicIp": "DISABLED"}}))'); \
-	task=$$(aws ecs run-task --cluster $$cluster --launch-type FARGATE --task-definition $$definition --network-configuration "$$network" --query 'tasks[0].taskArn' --output text); \
-	echo "bootstrap task $$task"; aws ecs wait tasks-stopped --cluster $$cluster --tasks $$task; \
-	code=$$(aws ecs describe-tasks --cluster $$cluster --tasks $$task --query 'tasks[0].containers[0].exitCode' --output text); \
-	test "$$code" = 0 || { echo "bootstrap failed (exit $$code): see the log group /$$($(TF_OUT) ecs_cluster)/bootstrap"; exit 1; }; \
+	task=$$(aws ecs run-task --region $$region --cluster $$cluster --launch-type FARGATE --task-definition $$definition --network-configuration "$$network" --query 'tasks[0].taskArn' --output text); \
+	echo "bootstrap task $$task"; aws ecs wait tasks-stopped --region $$region --cluster $$cluster --tasks $$task; \
+	code=$$(aws ecs describe-tasks --region $$region --cluster $$cluster --tasks $$task --query 'tasks[0].containers[0].exitCode' --output text); \
+	test "$$code" = 0 || { echo "bootstrap failed (exit $$code): see the log group /$$cluster/bootstrap"; exit 1; }; \
 	for service in $$($(TF) output -json ecs_services | python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)))'); do \
-	  aws ecs update-service --cluster $$cluster --service $$service --force-new-deployment >/dev/null; done; \
-	echo "users created, passwords in Secrets Manager; services restarted to read them"
+	  aws ecs update-service --region $$region --cluster $$cluster --service $$service --force-new-deployment >/dev/null; done; \
+	echo "users created, passwords in Secrets Manager; services restarted to read them (the daemon's task migrates Dagster's schema first)"
 
 # The private UI on http://127.0.0.1:3000 through ECS Exec (needs the Session Manager plugin).
 aws-ui:
-	@set -e; cluster=$$($(TF_OUT) ecs_cluster); \
-	task=$$(aws ecs list-tasks --cluster $$cluster --service-name $$cluster-webserver --query 'taskArns[0]' --output text); \
-	runtime=$$(aws ecs describe-tasks --cluster $$cluster --tasks $$task --query 'tasks[0].containers[0].runtimeId' --output text); \
-	aws ssm start-session --target "ecs:$${cluster}_$${task##*/}_$$runtime" --document-name AWS-StartPortForwardingSession \
+	@set -e; region=$(AWS_REGION_OF_STACK); cluster=$$($(TF_OUT) ecs_cluster); \
+	task=$$(aws ecs list-tasks --region $$region --cluster $$cluster --service-name $$cluster-webserver --query 'taskArns[0]' --output text); \
+	runtime=$$(aws ecs describe-tasks --region $$region --cluster $$cluster --tasks $$task --query 'tasks[0].containers[0].runtimeId' --output text); \
+	aws ssm start-session --region $$region --target "ecs:$${cluster}_$${task##*/}_$$runtime" --document-name AWS-StartPortForwardingSession \
 	  --parameters '{"portNumber":["3000"],"localPortNumber":["3000"]}'
 
+# Refuses while the applied configuration protects the data (data_protection, docs/aws.md,
+# Teardown); otherwise snapshots the Redshift namespace (Terraform cannot: the provider deletes it
+# without one), then destroys everything.
 terraform_destroy:
 	@test -f $(TFVARS) || { echo "needs $(TFVARS)"; exit 1; }
-	@echo "Deletes everything, data included, once data_protection = false has been applied (README, Teardown)."
-	$(TF) destroy -var-file=$(abspath $(TFVARS))
+	@set -e; protected=$$($(TF_OUT) data_protection); \
+	test "$$protected" = false || { echo "refused: data_protection is on in the applied stack; set data_protection = false in $(TFVARS), run make terraform_deploy, then this again (docs/aws.md, Teardown)"; exit 1; }; \
+	if [ "$$($(TF_OUT) warehouse)" = redshift ]; then \
+	  region=$(AWS_REGION_OF_STACK); namespace=$$($(TF_OUT) redshift_namespace); snapshot=$$namespace-final-$$(date -u +%Y%m%d%H%M%S); \
+	  aws redshift-serverless create-snapshot --region $$region --namespace-name $$namespace --snapshot-name $$snapshot --retention-period 35 >/dev/null; \
+	  until [ "$$(aws redshift-serverless get-snapshot --region $$region --snapshot-name $$snapshot --query snapshot.status --output text)" = AVAILABLE ]; do sleep 15; done; \
+	  echo "Redshift snapshot $$snapshot kept for 35 days"; fi
+	$(TF) destroy $(TF_VARS)
+	@rm -f $(TAG_FILE)
 
-# A live run against a deployed stack (README, "Running on AWS"); never part of `make test`.
+# A live run against a deployed stack (docs/aws.md); never part of `make test`.
 test-aws: $(MANIFEST)
 	@$(TF) output -json > .aws-outputs.json 2>/dev/null || echo '' > .aws-outputs.json
-	AWS_STACK_OUTPUTS=$(CURDIR)/.aws-outputs.json $(PY) -m pytest -q -rs -p no:cacheprovider spotify_charts_live_tests
+	region=$$($(TF_OUT) region 2>/dev/null || true); \
+	env $${region:+AWS_REGION=$$region} AWS_STACK_OUTPUTS=$(CURDIR)/.aws-outputs.json $(PY) -m pytest -q -rs -p no:cacheprovider spotify_charts_live_tests
 
 clean:
 	rm -rf $(VENV) $(CHECKOV) dbt/target dbt/logs $(DAGSTER_HOME)

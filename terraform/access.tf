@@ -1,11 +1,22 @@
-# How people reach the Dagster UI. Dagster OSS has no login, so by default the webserver sits behind
-# an INTERNAL load balancer: reachable from the VPC and allowed_cidrs (a VPN), or from a laptop by
-# SSM port forwarding into the webserver's task (README). With webserver_access = "public" the load
-# balancer faces the internet on HTTPS only and signs every request in with Cognito first (federate
-# your own IdP into the user pool to use it instead).
+# How people reach the Dagster UI. Dagster OSS has no login of its own, and anyone who reaches the
+# UI can launch runs with the pipeline's role and secrets: so in both modes the load balancer
+# serves HTTPS only (an ACM certificate for webserver_domain_name; a public certificate works on an
+# internal load balancer too, only its DNS validation record must be public) and signs every
+# request in with Cognito first (federate your own IdP into the user pool to use it instead).
+# "private" (default): an internal load balancer, reachable from the VPC and allowed_cidrs (a
+# VPN). "public": internet-facing, reachable from allowed_cidrs. `make aws-ui` (SSM port
+# forwarding into the webserver's task) bypasses the load balancer and is authorised by IAM
+# (ecs:ExecuteCommand) instead.
 
 locals {
   public_ui = var.webserver_access == "public"
+  # Who may reach the load balancer's ports: the VPC itself in private mode, and allowed_cidrs.
+  load_balancer_sources = toset(concat(local.public_ui ? [] : [local.vpc_cidr], var.allowed_cidrs))
+  load_balancer_ingress = merge([
+    for cidr in local.load_balancer_sources : {
+      for port in [80, 443] : "${cidr} ${port}" => { cidr = cidr, port = port }
+    }
+  ]...)
 }
 
 resource "aws_security_group" "load_balancer" {
@@ -14,24 +25,14 @@ resource "aws_security_group" "load_balancer" {
   vpc_id      = local.vpc_id
 }
 
-resource "aws_vpc_security_group_ingress_rule" "load_balancer_from_vpc" {
-  count             = local.public_ui ? 0 : 1
+resource "aws_vpc_security_group_ingress_rule" "load_balancer" {
+  for_each          = local.load_balancer_ingress
   security_group_id = aws_security_group.load_balancer.id
-  description       = "HTTP from inside the VPC (SSM port forwarding, peered networks)"
+  description       = each.value.port == 443 ? "HTTPS from ${each.value.cidr}" : "HTTP (redirected to HTTPS) from ${each.value.cidr}"
   ip_protocol       = "tcp"
-  from_port         = 80
-  to_port           = 80
-  cidr_ipv4         = local.vpc_cidr
-}
-
-resource "aws_vpc_security_group_ingress_rule" "load_balancer_from_allowed" {
-  for_each          = toset(var.allowed_cidrs)
-  security_group_id = aws_security_group.load_balancer.id
-  description       = local.public_ui ? "HTTPS from an allowed network" : "HTTP from an allowed network (VPN)"
-  ip_protocol       = "tcp"
-  from_port         = local.public_ui ? 443 : 80
-  to_port           = local.public_ui ? 443 : 80
-  cidr_ipv4         = each.key
+  from_port         = each.value.port
+  to_port           = each.value.port
+  cidr_ipv4         = each.value.cidr
 }
 
 resource "aws_vpc_security_group_egress_rule" "load_balancer_to_webserver" {
@@ -40,13 +41,13 @@ resource "aws_vpc_security_group_egress_rule" "load_balancer_to_webserver" {
   ip_protocol                  = "tcp"
   from_port                    = local.ui_port
   to_port                      = local.ui_port
-  referenced_security_group_id = aws_security_group.tasks.id
+  referenced_security_group_id = aws_security_group.tasks["webserver"].id
 }
 
-# Cognito's token endpoint, which the load balancer calls while signing a user in.
+# Cognito's token and user-info endpoints, which the load balancer calls while signing a user in
+# (an internal load balancer reaches them through the NAT gateway).
 resource "aws_vpc_security_group_egress_rule" "load_balancer_to_cognito" {
   #checkov:skip=CKV_AWS_382:the load balancer reaches Cognito's public token endpoint over HTTPS
-  count             = local.public_ui ? 1 : 0
   security_group_id = aws_security_group.load_balancer.id
   description       = "HTTPS to Cognito"
   ip_protocol       = "tcp"
@@ -57,7 +58,7 @@ resource "aws_vpc_security_group_egress_rule" "load_balancer_to_cognito" {
 
 resource "aws_lb" "webserver" {
   #checkov:skip=CKV_AWS_91:access logs need a log bucket of their own with an ELB bucket policy; CloudTrail and Cognito record who signed in
-  #checkov:skip=CKV2_AWS_28:a WAF costs per rule and month; the public mode lets no request through unauthenticated
+  #checkov:skip=CKV2_AWS_28:a WAF costs per rule and month; in both modes no request reaches the webserver before Cognito has signed it in
   name                       = "${var.name}-ui"
   internal                   = !local.public_ui
   load_balancer_type         = "application"
@@ -81,32 +82,26 @@ resource "aws_lb_target_group" "webserver" {
   }
 }
 
-# Private mode: plain HTTP inside the VPC (a certificate for a private name needs a private CA,
-# about USD 400 a month). Public mode: HTTP only redirects to HTTPS.
+# HTTP only redirects to HTTPS.
 resource "aws_lb_listener" "webserver" {
-  #checkov:skip=CKV_AWS_2:private mode serves HTTP inside the VPC only (internal load balancer); public mode uses the HTTPS listener below and this one redirects
+  #checkov:skip=CKV_AWS_2:this listener only redirects to the HTTPS listener below
   #checkov:skip=CKV_AWS_103:as above, the TLS policy belongs to the HTTPS listener
-  #checkov:skip=CKV2_AWS_20:public mode redirects HTTP to HTTPS; private mode has no certificate to redirect to
   load_balancer_arn = aws_lb.webserver.arn
   port              = 80
   protocol          = "HTTP"
 
   default_action {
-    type             = local.public_ui ? "redirect" : "forward"
-    target_group_arn = local.public_ui ? null : aws_lb_target_group.webserver.arn
-    dynamic "redirect" {
-      for_each = local.public_ui ? [1] : []
-      content {
-        port        = "443"
-        protocol    = "HTTPS"
-        status_code = "HTTP_301"
-      }
+    type = "redirect"
+    redirect {
+      port        = "443"
+      protocol    = "HTTPS"
+      status_code = "HTTP_301"
     }
   }
 }
 
+# Every request is signed in with Cognito before it reaches the webserver.
 resource "aws_lb_listener" "webserver_https" {
-  count             = local.public_ui ? 1 : 0
   load_balancer_arn = aws_lb.webserver.arn
   port              = 443
   protocol          = "HTTPS"
@@ -117,9 +112,9 @@ resource "aws_lb_listener" "webserver_https" {
     type  = "authenticate-cognito"
     order = 1
     authenticate_cognito {
-      user_pool_arn       = aws_cognito_user_pool.ui[0].arn
-      user_pool_client_id = aws_cognito_user_pool_client.ui[0].id
-      user_pool_domain    = aws_cognito_user_pool_domain.ui[0].domain
+      user_pool_arn       = aws_cognito_user_pool.ui.arn
+      user_pool_client_id = aws_cognito_user_pool_client.ui.id
+      user_pool_domain    = aws_cognito_user_pool_domain.ui.domain
     }
   }
   default_action {
@@ -130,11 +125,10 @@ resource "aws_lb_listener" "webserver_https" {
 }
 
 ################################################################################
-# Cognito (public mode): users are created by an administrator, MFA by authenticator app
+# Cognito: users are created by an administrator, MFA by authenticator app
 ################################################################################
 
 resource "aws_cognito_user_pool" "ui" {
-  count                    = local.public_ui ? 1 : 0
   name                     = "${var.name}-ui"
   deletion_protection      = var.data_protection ? "ACTIVE" : "INACTIVE"
   mfa_configuration        = "ON"
@@ -156,21 +150,19 @@ resource "aws_cognito_user_pool" "ui" {
 }
 
 resource "aws_cognito_user_pool_domain" "ui" {
-  count        = local.public_ui ? 1 : 0
   domain       = var.cognito_domain_prefix
-  user_pool_id = aws_cognito_user_pool.ui[0].id
+  user_pool_id = aws_cognito_user_pool.ui.id
 }
 
 # The load balancer needs a client secret; Cognito generates it and it is stored in the state
-# (it is an attribute of this resource): keep the state in an encrypted backend (README).
+# (it is an attribute of this resource): keep the state in the encrypted backend (backend.tf).
 resource "aws_cognito_user_pool_client" "ui" {
-  count                                = local.public_ui ? 1 : 0
   name                                 = "${var.name}-load-balancer"
-  user_pool_id                         = aws_cognito_user_pool.ui[0].id
+  user_pool_id                         = aws_cognito_user_pool.ui.id
   generate_secret                      = true
   allowed_oauth_flows_user_pool_client = true
   allowed_oauth_flows                  = ["code"]
   allowed_oauth_scopes                 = ["openid", "email"]
   supported_identity_providers         = ["COGNITO"]
-  callback_urls                        = ["https://${coalesce(var.webserver_domain_name, "unset.invalid")}/oauth2/idpresponse"]
+  callback_urls                        = ["https://${var.webserver_domain_name}/oauth2/idpresponse"]
 }

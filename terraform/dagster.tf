@@ -1,15 +1,22 @@
 # Dagster on ECS Fargate, from one image in ECR with three roles chosen by command: the webserver
 # (behind the load balancer, access.tf), the daemon (schedules, sensors, the run queue; it starts
 # each run as a Fargate task of its own through EcsRunLauncher, deploy/ecs/dagster.yaml), and the
-# code server (gRPC on port 4000, found through Cloud Map). A one-off bootstrap task creates the
-# database users. Two task roles: "dagster" (webserver and daemon: start, watch and stop runs, read
+# code server (gRPC on port 4000, found through Cloud Map). The webserver and daemon run the
+# image's roles as compose does (spotify_charts/cli/stack.py): they find the code server through
+# deploy/workspace.yaml, so the code location is "spotify_charts" everywhere. Before every daemon
+# start (a deployment, the restart after `make aws-bootstrap`) a "migrate" container upgrades
+# Dagster's schema; the daemon waits for it to succeed. A one-off bootstrap task creates the
+# database users. Until an image is pushed (image_tag null) every service runs zero tasks. Two task roles: "dagster" (webserver and daemon: start, watch and stop runs, read
 # step logs) and "pipeline" (code server and runs, main.tf); one execution role pulls the image,
 # writes the logs and reads exactly the secrets the task definitions inject.
 
 locals {
-  image         = "${aws_ecr_repository.dagster.repository_url}:${var.image_tag}"
+  image_pushed  = var.image_tag != null
+  image         = "${aws_ecr_repository.dagster.repository_url}:${coalesce(var.image_tag, "not-pushed-yet")}"
+  service_count = local.image_pushed ? 1 : 0
   app_dir       = "/opt/spotify-charts"
   dagster_home  = "${local.app_dir}/deploy/ecs"
+  rds_ca_bundle = "${local.dagster_home}/rds-ca-bundle.pem" # deploy/ecs/dagster.yaml names it too
   code_host     = "code.${aws_service_discovery_private_dns_namespace.dagster.name}"
   code_port     = 4000
   ui_port       = 3000
@@ -25,6 +32,13 @@ locals {
     DAGSTER_COMPUTE_LOGS_BUCKET = aws_s3_bucket.charts.bucket
     DAGSTER_COMPUTE_LOGS_PREFIX = trimsuffix(local.logs_prefix, "/")
     AWS_REGION                  = local.region
+    # deploy/workspace.yaml: where the webserver and the daemon find the code server.
+    DAGSTER_CODE_SERVER_HOST = local.code_host
+    DAGSTER_CODE_SERVER_PORT = tostring(local.code_port)
+    # libpq verifies RDS's certificate for every PostgreSQL connection that sets no sslmode of its
+    # own (dbt's postgres target, the pipeline's postgres warehouse): the bundle is in the image.
+    PGSSLMODE     = "verify-full"
+    PGSSLROOTCERT = local.rds_ca_bundle
   }
   instance_secrets = {
     DAGSTER_PG_PASSWORD = "${aws_secretsmanager_secret.this["dagster_user"].arn}:password::"
@@ -85,13 +99,25 @@ locals {
   ])
 
   log_configuration = {
-    for role in ["webserver", "daemon", "code", "run", "bootstrap"] : role => {
+    for role in ["webserver", "daemon", "migrate", "code", "run", "bootstrap"] : role => {
       logDriver = "awslogs"
       options = {
-        awslogs-group         = aws_cloudwatch_log_group.dagster[role].name
+        awslogs-group         = aws_cloudwatch_log_group.dagster[role == "migrate" ? "daemon" : role].name
         awslogs-region        = local.region
         awslogs-stream-prefix = role
       }
+    }
+  }
+
+  # ECS runs these instead of the image's HEALTHCHECK (which it ignores); the probe is the image's
+  # own (python -m spotify_charts.cli.stack healthcheck ROLE).
+  health_check = {
+    for role in ["webserver", "daemon", "code-server"] : role => {
+      command     = ["CMD", "python", "-m", "spotify_charts.cli.stack", "healthcheck", role]
+      interval    = 30
+      timeout     = 20
+      retries     = 3
+      startPeriod = 120
     }
   }
 }
@@ -141,8 +167,30 @@ resource "aws_cloudwatch_log_group" "dagster" {
   kms_key_id        = aws_kms_key.data.arn
 }
 
+# The groups AWS services write to on the deployment's behalf, declared so that they expire and
+# are encrypted with the project's key like the tasks' own (a group a service creates by itself
+# keeps its events forever, unencrypted by the project). RDS Enhanced Monitoring writes to the
+# account's shared group RDSOSMetrics, which one deployment should not own: set its retention once
+# per account (docs/aws.md).
+locals {
+  service_log_groups = merge(
+    { for log in ["postgresql", "upgrade"] : "rds-${log}" => "/aws/rds/instance/${var.name}-instance/${log}" },
+    { container-insights = "/aws/ecs/containerinsights/${var.name}/performance" },
+    local.redshift ? { for log in local.redshift_logs : "redshift-${log}" => "/aws/redshift/serverless/${var.name}/${log}" } : {},
+  )
+}
+
+resource "aws_cloudwatch_log_group" "services" {
+  for_each          = local.service_log_groups
+  name              = each.value
+  retention_in_days = var.log_retention_days
+  kms_key_id        = aws_kms_key.data.arn
+}
+
 resource "aws_ecs_cluster" "dagster" {
   name = var.name
+
+  depends_on = [aws_cloudwatch_log_group.services] # Container Insights' group, before it writes
 
   setting {
     name  = "containerInsights"
@@ -222,6 +270,11 @@ data "aws_iam_policy_document" "task_agent" {
     sid       = "DecryptTheSecrets"
     actions   = ["kms:Decrypt"]
     resources = [aws_kms_key.data.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["secretsmanager.${local.region}.amazonaws.com"]
+    }
   }
 }
 
@@ -288,7 +341,7 @@ resource "aws_iam_role" "dagster" {
 # spotify_charts_tests/integration/test_terraform.py, which records them on moto) and what
 # S3ComputeLogManager reads.
 data "aws_iam_policy_document" "dagster" {
-  #checkov:skip=CKV_AWS_356:ecs:DescribeTaskDefinition, ec2:DescribeNetworkInterfaces and the ssmmessages channel actions support no resource-level permission
+  #checkov:skip=CKV_AWS_356:ecs:DescribeTaskDefinition, ec2:DescribeNetworkInterfaces, logs:DescribeLogGroups and the ssmmessages channel actions support no resource-level permission
   #checkov:skip=CKV_AWS_111:ssmmessages:* channel actions support no resource-level permission
   statement {
     sid       = "StartRunTasks"
@@ -356,8 +409,15 @@ data "aws_iam_policy_document" "dagster" {
     sid       = "DecryptThem"
     actions   = ["kms:Decrypt"]
     resources = [aws_kms_key.data.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["s3.${local.region}.amazonaws.com"]
+    }
   }
-  # ECS Exec into the webserver (SSM port forwarding to the UI, README).
+  # ECS Exec into the webserver (SSM port forwarding to the UI, docs/aws.md): the SSM agent in the
+  # task opens the channels, decrypts the session with the project's key (a direct KMS call, so
+  # no kms:ViaService) and writes the session log to the exec log group.
   statement {
     sid = "EcsExecChannels"
     actions = [
@@ -365,6 +425,21 @@ data "aws_iam_policy_document" "dagster" {
       "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel",
     ]
     resources = ["*"]
+  }
+  statement {
+    sid       = "EcsExecSessionKey"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.data.arn]
+  }
+  statement {
+    sid       = "EcsExecFindsItsLogGroup"
+    actions   = ["logs:DescribeLogGroups"]
+    resources = ["*"]
+  }
+  statement {
+    sid       = "EcsExecWritesItsLog"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.dagster["exec"].arn}:*"]
   }
 }
 
@@ -390,6 +465,11 @@ data "aws_iam_policy_document" "bootstrap" {
     sid       = "EncryptThem"
     actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
     resources = [aws_kms_key.data.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["secretsmanager.${local.region}.amazonaws.com"]
+    }
   }
 }
 
@@ -420,14 +500,12 @@ resource "aws_ecs_task_definition" "webserver" {
     image                  = local.image
     essential              = true
     readonlyRootFilesystem = false # the webserver writes temporary files under DAGSTER_HOME
-    command = [
-      "dagster-webserver", "--host", "0.0.0.0", "--port", tostring(local.ui_port),
-      "--grpc-host", local.code_host, "--grpc-port", tostring(local.code_port),
-    ]
-    portMappings     = [{ containerPort = local.ui_port, protocol = "tcp" }]
-    environment      = [for k, v in merge(local.instance_environment, { DAGSTER_ECS_RUN_TASK_DEFINITION = aws_ecs_task_definition.run.arn }) : { name = k, value = v }]
-    secrets          = [for k, v in local.instance_secrets : { name = k, valueFrom = v }]
-    logConfiguration = local.log_configuration["webserver"]
+    command                = ["webserver", "--port", tostring(local.ui_port)]
+    healthCheck            = local.health_check["webserver"]
+    portMappings           = [{ containerPort = local.ui_port, protocol = "tcp" }]
+    environment            = [for k, v in merge(local.instance_environment, { DAGSTER_ECS_RUN_TASK_DEFINITION = aws_ecs_task_definition.run.arn }) : { name = k, value = v }]
+    secrets                = [for k, v in local.instance_secrets : { name = k, valueFrom = v }]
+    logConfiguration       = local.log_configuration["webserver"]
   }])
 }
 
@@ -443,15 +521,29 @@ resource "aws_ecs_task_definition" "daemon" {
     operating_system_family = "LINUX"
     cpu_architecture        = var.cpu_architecture
   }
-  container_definitions = jsonencode([{
-    name             = "daemon"
-    image            = local.image
-    essential        = true
-    command          = ["dagster-daemon", "run", "--grpc-host", local.code_host, "--grpc-port", tostring(local.code_port)]
-    environment      = [for k, v in merge(local.instance_environment, { DAGSTER_ECS_RUN_TASK_DEFINITION = aws_ecs_task_definition.run.arn }) : { name = k, value = v }]
-    secrets          = [for k, v in local.instance_secrets : { name = k, valueFrom = v }]
-    logConfiguration = local.log_configuration["daemon"]
-  }])
+  container_definitions = jsonencode([
+    {
+      # Dagster's schema, created or upgraded before the daemon starts (compose's `migrate`).
+      name             = "migrate"
+      image            = local.image
+      essential        = false
+      command          = ["migrate"]
+      environment      = [for k, v in local.instance_environment : { name = k, value = v }]
+      secrets          = [for k, v in local.instance_secrets : { name = k, valueFrom = v }]
+      logConfiguration = local.log_configuration["migrate"]
+    },
+    {
+      name             = "daemon"
+      image            = local.image
+      essential        = true
+      command          = ["daemon"]
+      dependsOn        = [{ containerName = "migrate", condition = "SUCCESS" }]
+      healthCheck      = local.health_check["daemon"]
+      environment      = [for k, v in merge(local.instance_environment, { DAGSTER_ECS_RUN_TASK_DEFINITION = aws_ecs_task_definition.run.arn }) : { name = k, value = v }]
+      secrets          = [for k, v in local.instance_secrets : { name = k, valueFrom = v }]
+      logConfiguration = local.log_configuration["daemon"]
+    },
+  ])
 }
 
 resource "aws_ecs_task_definition" "code" {
@@ -467,13 +559,11 @@ resource "aws_ecs_task_definition" "code" {
     cpu_architecture        = var.cpu_architecture
   }
   container_definitions = jsonencode([{
-    name      = "code"
-    image     = local.image
-    essential = true
-    command = [
-      "dagster", "api", "grpc", "--module-name", "spotify_charts.definitions",
-      "--host", "0.0.0.0", "--port", tostring(local.code_port),
-    ]
+    name             = "code"
+    image            = local.image
+    essential        = true
+    command          = ["code-server", "--port", tostring(local.code_port)]
+    healthCheck      = local.health_check["code-server"]
     portMappings     = [{ containerPort = local.code_port, protocol = "tcp" }]
     environment      = [for k, v in merge(local.instance_environment, local.pipeline_environment) : { name = k, value = v }]
     secrets          = [for k, v in local.pipeline_secrets : { name = k, valueFrom = v }]
@@ -482,9 +572,11 @@ resource "aws_ecs_task_definition" "code" {
 }
 
 # What EcsRunLauncher starts for each run (the command is the run's; cpu and memory default here
-# and are overridden per run with the tags ecs/cpu and ecs/memory).
+# and are overridden per run with the tags ecs/cpu and ecs/memory). A deployment registers a new
+# revision and keeps the old one: runs started from it a moment before may still be starting.
 resource "aws_ecs_task_definition" "run" {
   family                   = "${var.name}-run"
+  skip_destroy             = true
   requires_compatibilities = ["FARGATE"]
   network_mode             = "awsvpc"
   cpu                      = var.run_cpu
@@ -506,7 +598,8 @@ resource "aws_ecs_task_definition" "run" {
 }
 
 # `make aws-bootstrap` runs this once after the first deploy (and again to set new passwords):
-# it creates the warehouse's and Dagster's own database users and writes their passwords.
+# it creates the warehouse's and Dagster's own database users, writes their passwords, and
+# creates or upgrades Dagster's tables as Dagster's user.
 resource "aws_ecs_task_definition" "bootstrap" {
   family                   = "${var.name}-bootstrap"
   requires_compatibilities = ["FARGATE"]
@@ -527,7 +620,7 @@ resource "aws_ecs_task_definition" "bootstrap" {
       ["python", "-m", "spotify_charts.cli.aws", "bootstrap",
         "--rds-host", aws_db_instance.instance.address, "--rds-admin", local.rds_admin,
         "--dagster-database", local.dagster_database, "--dagster-user", local.dagster_user,
-        "--dagster-secret", aws_secretsmanager_secret.this["dagster_user"].arn,
+        "--dagster-secret", aws_secretsmanager_secret.this["dagster_user"].arn, "--migrate-dagster",
       "--warehouse", var.warehouse, "--warehouse-secret", aws_secretsmanager_secret.this["warehouse_user"].arn],
       local.redshift ? [
         "--redshift-host", aws_redshiftserverless_workgroup.warehouse[0].endpoint[0].address,
@@ -537,7 +630,7 @@ resource "aws_ecs_task_definition" "bootstrap" {
         "--warehouse-database", local.postgres_warehouse, "--warehouse-user", local.postgres_user,
       ],
     )
-    environment      = [{ name = "AWS_REGION", value = local.region }]
+    environment      = [for k, v in local.instance_environment : { name = k, value = v }] # the instance it migrates
     secrets          = [for k, v in local.bootstrap_secrets : { name = k, valueFrom = v }]
     logConfiguration = local.log_configuration["bootstrap"]
   }])
@@ -551,14 +644,14 @@ resource "aws_ecs_service" "webserver" {
   name                   = "${var.name}-webserver"
   cluster                = aws_ecs_cluster.dagster.id
   task_definition        = aws_ecs_task_definition.webserver.arn
-  desired_count          = 1
+  desired_count          = local.service_count
   launch_type            = "FARGATE"
-  enable_execute_command = true # SSM port forwarding to the UI (README)
+  enable_execute_command = true # SSM port forwarding to the UI (docs/aws.md)
   propagate_tags         = "SERVICE"
 
   network_configuration {
     subnets          = local.private_subnet_ids
-    security_groups  = [aws_security_group.tasks.id]
+    security_groups  = [aws_security_group.tasks["webserver"].id]
     assign_public_ip = false
   }
   load_balancer {
@@ -578,7 +671,7 @@ resource "aws_ecs_service" "daemon" {
   name                               = "${var.name}-daemon"
   cluster                            = aws_ecs_cluster.dagster.id
   task_definition                    = aws_ecs_task_definition.daemon.arn
-  desired_count                      = 1
+  desired_count                      = local.service_count
   launch_type                        = "FARGATE"
   deployment_minimum_healthy_percent = 0
   deployment_maximum_percent         = 100
@@ -586,7 +679,7 @@ resource "aws_ecs_service" "daemon" {
 
   network_configuration {
     subnets          = local.private_subnet_ids
-    security_groups  = [aws_security_group.tasks.id]
+    security_groups  = [aws_security_group.tasks["runs"].id]
     assign_public_ip = false
   }
 }
@@ -595,13 +688,13 @@ resource "aws_ecs_service" "code" {
   name            = "${var.name}-code"
   cluster         = aws_ecs_cluster.dagster.id
   task_definition = aws_ecs_task_definition.code.arn
-  desired_count   = 1
+  desired_count   = local.service_count
   launch_type     = "FARGATE"
   propagate_tags  = "SERVICE"
 
   network_configuration {
     subnets          = local.private_subnet_ids
-    security_groups  = [aws_security_group.tasks.id]
+    security_groups  = [aws_security_group.tasks["code"].id]
     assign_public_ip = false
   }
   service_registries {

@@ -53,6 +53,7 @@ resource "aws_iam_role_policy_attachment" "monitoring" {
 }
 
 resource "aws_db_instance" "instance" {
+  #checkov:skip=CKV_AWS_161:no user logs in with IAM tokens; each has a password of its own in Secrets Manager (the bootstrap task's)
   #checkov:skip=CKV_AWS_157:Multi-AZ doubles the instance's cost; it is the variable instance_multi_az (Dagster's storage is restored from the daily backups)
   identifier     = "${var.name}-instance"
   engine         = "postgres"
@@ -78,7 +79,7 @@ resource "aws_db_instance" "instance" {
   multi_az               = var.instance_multi_az
   parameter_group_name   = aws_db_parameter_group.instance.name
 
-  iam_database_authentication_enabled = true
+  iam_database_authentication_enabled = false # every user logs in with a password from Secrets Manager
   backup_retention_period             = 7
   copy_tags_to_snapshot               = true
   deletion_protection                 = var.data_protection
@@ -90,6 +91,8 @@ resource "aws_db_instance" "instance" {
   monitoring_role_arn                 = aws_iam_role.monitoring.arn
   performance_insights_enabled        = true
   performance_insights_kms_key_id     = aws_kms_key.data.arn
+
+  depends_on = [aws_cloudwatch_log_group.services] # its log groups, with retention and the key
 }
 
 # RDS rotates its managed admin secret every 7 days unless told otherwise; only the bootstrap task

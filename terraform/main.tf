@@ -5,7 +5,8 @@
 # required, every password created by Secrets Manager or by the bootstrap task (never a variable,
 # an output or a value in state). Files: main.tf (key, bucket, the pipeline's role), network.tf,
 # warehouse.tf, instance.tf, secrets.tf, dagster.tf (ECS), access.tf (the UI's load balancer).
-# Checked statically (python-hcl2 in the tests, checkov, terraform fmt); see README.md.
+# Checked by `make lint` (terraform validate, terraform test over tests/*.tftest.hcl, checkov,
+# terraform fmt); see docs/aws.md.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -14,7 +15,7 @@ data "aws_region" "current" {}
 locals {
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
-  region     = data.aws_region.current.region
+  region     = data.aws_region.current.name
   redshift   = var.warehouse == "redshift"
   # Keys the pipeline writes and reads: "{prefix}/raw/spotify-charts/...", "{prefix}/dashboard/...",
   # "{prefix}/staging-loads/..." (the Redshift loader's Parquet files), "{prefix}/compute-logs/...".
@@ -59,7 +60,10 @@ data "aws_iam_policy_document" "key" {
     condition {
       test     = "ArnLike"
       variable = "kms:EncryptionContext:aws:logs:arn"
-      values   = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/${var.name}/*"]
+      values = concat(
+        ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/${var.name}/*"],
+        [for name in values(local.service_log_groups) : "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${name}"],
+      )
     }
   }
 }
@@ -243,6 +247,11 @@ data "aws_iam_policy_document" "pipeline" {
     sid       = "UseTheDataKey"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = [aws_kms_key.data.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["s3.${local.region}.amazonaws.com"]
+    }
   }
 }
 

@@ -7,19 +7,21 @@
 # VPC (created unless vpc_id is given)
 ################################################################################
 
-# Three zones named outright (Redshift Serverless needs subnets in three): the set never grows by
-# itself when AWS adds a zone, which would move subnets.
+# The region's first three zones by name, less those Redshift Serverless does not support
+# (excluded_zone_ids). Letters are no guide: ap-northeast-1 has a, c and d; us-west-1 has two
+# zones. No state filter, so a zone that is briefly impaired does not move the subnets.
 data "aws_availability_zones" "available" {
-  state = "available"
+  #checkov:skip=CKV_AWS_394:the stack takes the first three names in sorted order; a zone AWS adds later sorts after them (AWS names new zones with later letters), so the subnets never move; pinning letters broke regions without a, b and c
+  exclude_zone_ids = var.excluded_zone_ids
   filter {
-    name   = "zone-name"
-    values = [for suffix in ["a", "b", "c"] : "${var.region}${suffix}"]
+    name   = "opt-in-status"
+    values = ["opt-in-not-required"]
   }
 }
 
 locals {
   create_vpc              = var.vpc_id == null
-  azs                     = slice(data.aws_availability_zones.available.names, 0, 3)
+  azs                     = slice(sort(data.aws_availability_zones.available.names), 0, min(3, length(data.aws_availability_zones.available.names)))
   vpc_id                  = local.create_vpc ? aws_vpc.this[0].id : var.vpc_id
   vpc_cidr                = local.create_vpc ? aws_vpc.this[0].cidr_block : data.aws_vpc.given[0].cidr_block
   private_subnet_ids      = local.create_vpc ? aws_subnet.private[*].id : var.private_subnet_ids
@@ -44,6 +46,13 @@ resource "aws_vpc" "this" {
   enable_dns_support   = true
   enable_dns_hostnames = true # interface endpoints and Cloud Map answer through private DNS
   tags                 = { Name = var.name }
+
+  lifecycle {
+    precondition {
+      condition     = length(local.azs) == 3
+      error_message = "region: ${var.region} has ${length(local.azs)} Availability Zones that Redshift Serverless supports (excluded_zone_ids: ${jsonencode(var.excluded_zone_ids)}); the VPC needs three. Choose another region, or give vpc_id and private_subnet_ids."
+    }
+  }
 }
 
 # The default security group of a new VPC allows traffic between its members: close it.
@@ -55,17 +64,17 @@ resource "aws_default_security_group" "this" {
 resource "aws_subnet" "private" {
   count             = local.create_vpc ? 3 : 0
   vpc_id            = aws_vpc.this[0].id
-  availability_zone = local.azs[count.index]
+  availability_zone = try(local.azs[count.index], null) # the VPC's precondition names a short region
   cidr_block        = cidrsubnet(var.vpc_cidr, 4, count.index)
-  tags              = { Name = "${var.name}-private-${local.azs[count.index]}" }
+  tags              = { Name = "${var.name}-private-${try(local.azs[count.index], count.index)}" }
 }
 
 resource "aws_subnet" "public" {
   count             = local.create_vpc ? 3 : 0
   vpc_id            = aws_vpc.this[0].id
-  availability_zone = local.azs[count.index]
+  availability_zone = try(local.azs[count.index], null)
   cidr_block        = cidrsubnet(var.vpc_cidr, 8, 200 + count.index)
-  tags              = { Name = "${var.name}-public-${local.azs[count.index]}" }
+  tags              = { Name = "${var.name}-public-${try(local.azs[count.index], count.index)}" }
 }
 
 resource "aws_internet_gateway" "this" {
@@ -118,50 +127,83 @@ resource "aws_route_table_association" "private" {
 }
 
 ################################################################################
-# Security groups: the tasks, the databases, the endpoints
+# Security groups: three for the tasks, one for each thing they reach inside the VPC
 ################################################################################
 
+# The webserver; the code server; the daemon with the runs and the bootstrap task. The daemon
+# shares the runs' group because EcsRunLauncher gives each run the network of the task it runs in
+# (use_current_ecs_task_config in deploy/ecs/dagster.yaml, which is in the image and cannot name
+# this deployment's groups). Each group may send HTTPS anywhere (AWS APIs through NAT or the
+# endpoints, the Spotify API, webhooks, Cognito) and reach, on its one port, only what it uses.
+locals {
+  task_groups = {
+    webserver = "Dagster webserver of ${var.name}"
+    code      = "Dagster code server of ${var.name}"
+    runs      = "Dagster daemon, runs and bootstrap task of ${var.name}"
+  }
+
+  # What the tasks reach inside the VPC, each behind a group of its own that admits only the task
+  # groups listed, on its one port: Dagster's RDS instance (instance.tf), the Redshift workgroup
+  # (warehouse.tf), the interface endpoints (below).
+  reachable_from_tasks = merge(
+    { instance = { port = 5432, protocol = "PostgreSQL", what = "RDS PostgreSQL of ${var.name} (Dagster's storage)", from = ["webserver", "code", "runs"] } },
+    local.redshift ? { redshift = { port = 5439, protocol = "Redshift", what = "Redshift warehouse of ${var.name}", from = ["code", "runs"] } } : {},
+    var.interface_endpoints ? { endpoints = { port = 443, protocol = "HTTPS", what = "VPC interface endpoints of ${var.name}", from = ["webserver", "code", "runs"] } } : {},
+  )
+  task_connections = merge([
+    for target, reached in local.reachable_from_tasks : {
+      for group in reached.from : "${group}-${target}" => { group = group, target = target, port = reached.port, protocol = reached.protocol }
+    }
+  ]...)
+  # The code server's gRPC port, from the webserver and the daemon (runs load the code themselves).
+  code_clients = toset(["webserver", "runs"])
+}
+
 resource "aws_security_group" "tasks" {
-  name        = "${var.name}-tasks"
-  description = "Dagster tasks of ${var.name} (webserver, daemon, code server, runs)"
+  for_each    = local.task_groups
+  name        = "${var.name}-${each.key}"
+  description = each.value
   vpc_id      = local.vpc_id
 }
 
-resource "aws_vpc_security_group_egress_rule" "tasks_out" {
-  #checkov:skip=CKV_AWS_382:the runs call the Spotify API and alert webhooks on the internet (HTTPS); AWS APIs, the databases and the code server are reached inside the VPC
-  security_group_id = aws_security_group.tasks.id
-  description       = "Anywhere: Spotify API, webhooks, AWS APIs, the databases, the code server"
-  ip_protocol       = "-1"
+resource "aws_vpc_security_group_egress_rule" "tasks_https" {
+  #checkov:skip=CKV_AWS_382:HTTPS only: AWS APIs through NAT, the Spotify API and alert webhooks are on the internet
+  for_each          = local.task_groups
+  security_group_id = aws_security_group.tasks[each.key].id
+  description       = "HTTPS anywhere: AWS APIs, the Spotify API, webhooks"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
   cidr_ipv4         = "0.0.0.0/0"
 }
 
-resource "aws_vpc_security_group_ingress_rule" "tasks_code_server" {
-  security_group_id            = aws_security_group.tasks.id
-  description                  = "The code server's gRPC port, from the webserver, the daemon and the runs"
+resource "aws_vpc_security_group_egress_rule" "tasks_to_code_server" {
+  for_each                     = local.code_clients
+  security_group_id            = aws_security_group.tasks[each.key].id
+  description                  = "The code server's gRPC port"
   ip_protocol                  = "tcp"
-  from_port                    = 4000
-  to_port                      = 4000
-  referenced_security_group_id = aws_security_group.tasks.id
+  from_port                    = local.code_port
+  to_port                      = local.code_port
+  referenced_security_group_id = aws_security_group.tasks["code"].id
 }
 
-resource "aws_vpc_security_group_ingress_rule" "tasks_webserver" {
-  security_group_id            = aws_security_group.tasks.id
+resource "aws_vpc_security_group_ingress_rule" "code_server_from_tasks" {
+  for_each                     = local.code_clients
+  security_group_id            = aws_security_group.tasks["code"].id
+  description                  = "gRPC from the ${each.key} group"
+  ip_protocol                  = "tcp"
+  from_port                    = local.code_port
+  to_port                      = local.code_port
+  referenced_security_group_id = aws_security_group.tasks[each.key].id
+}
+
+resource "aws_vpc_security_group_ingress_rule" "webserver_from_load_balancer" {
+  security_group_id            = aws_security_group.tasks["webserver"].id
   description                  = "The webserver's port, from the load balancer"
   ip_protocol                  = "tcp"
-  from_port                    = 3000
-  to_port                      = 3000
+  from_port                    = local.ui_port
+  to_port                      = local.ui_port
   referenced_security_group_id = aws_security_group.load_balancer.id
-}
-
-# What the tasks reach inside the VPC, each behind a group of its own that admits the tasks alone,
-# on its one port: Dagster's RDS instance (instance.tf), the Redshift workgroup (warehouse.tf) and
-# the interface endpoints (below).
-locals {
-  reachable_from_tasks = merge(
-    { instance = { port = 5432, protocol = "PostgreSQL", what = "RDS PostgreSQL of ${var.name} (Dagster's storage)" } },
-    local.redshift ? { redshift = { port = 5439, protocol = "Redshift", what = "Redshift warehouse of ${var.name}" } } : {},
-    var.interface_endpoints ? { endpoints = { port = 443, protocol = "HTTPS", what = "VPC interface endpoints of ${var.name}" } } : {},
-  )
 }
 
 resource "aws_security_group" "from_tasks" {
@@ -173,13 +215,40 @@ resource "aws_security_group" "from_tasks" {
 }
 
 resource "aws_vpc_security_group_ingress_rule" "from_tasks" {
-  for_each                     = local.reachable_from_tasks
-  security_group_id            = aws_security_group.from_tasks[each.key].id
-  description                  = "${each.value.protocol} from the Dagster tasks"
+  for_each                     = local.task_connections
+  security_group_id            = aws_security_group.from_tasks[each.value.target].id
+  description                  = "${each.value.protocol} from the ${each.value.group} group"
   ip_protocol                  = "tcp"
   from_port                    = each.value.port
   to_port                      = each.value.port
-  referenced_security_group_id = aws_security_group.tasks.id
+  referenced_security_group_id = aws_security_group.tasks[each.value.group].id
+}
+
+resource "aws_vpc_security_group_egress_rule" "to_reachable" {
+  for_each                     = local.task_connections
+  security_group_id            = aws_security_group.tasks[each.value.group].id
+  description                  = "${each.value.protocol} to the ${each.value.target} group"
+  ip_protocol                  = "tcp"
+  from_port                    = each.value.port
+  to_port                      = each.value.port
+  referenced_security_group_id = aws_security_group.from_tasks[each.value.target].id
+}
+
+# Redshift's enhanced VPC routing sends COPY's reads of the bucket through the workgroup's own
+# network interfaces, so its group must let them out to S3 (the gateway endpoint's prefix list).
+# Terraform removes the default allow-all egress of the groups it creates.
+data "aws_prefix_list" "s3" {
+  name = "com.amazonaws.${local.region}.s3"
+}
+
+resource "aws_vpc_security_group_egress_rule" "redshift_to_s3" {
+  count             = local.redshift ? 1 : 0
+  security_group_id = aws_security_group.from_tasks["redshift"].id
+  description       = "HTTPS to S3 through the gateway endpoint (COPY with enhanced VPC routing)"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  prefix_list_id    = data.aws_prefix_list.s3.id
 }
 
 ################################################################################
@@ -187,16 +256,22 @@ resource "aws_vpc_security_group_ingress_rule" "from_tasks" {
 # optionally, the interface endpoints Fargate and the daemon need without NAT
 ################################################################################
 
+# A route table takes one gateway endpoint per service: in a VPC of your own that already has one
+# for S3, set s3_gateway_endpoint = false.
 resource "aws_vpc_endpoint" "s3" {
+  count             = var.s3_gateway_endpoint ? 1 : 0
   vpc_id            = local.vpc_id
   service_name      = "com.amazonaws.${local.region}.s3"
   vpc_endpoint_type = "Gateway"
   route_table_ids   = local.private_route_table_ids
 }
 
+# What Fargate tasks call on AWS: the registry (ecr.api, ecr.dkr; layers come from S3 through the
+# gateway), logs, secrets, ECS itself (the daemon's RunTask, DescribeTasks) and the ECS Exec
+# channel (ssmmessages). ecs-agent and ecs-telemetry serve the EC2 launch type's agent only.
 locals {
   interface_endpoint_services = var.interface_endpoints ? toset(
-    ["ecr.api", "ecr.dkr", "logs", "secretsmanager", "ecs", "ecs-agent", "ecs-telemetry", "ssmmessages"]
+    ["ecr.api", "ecr.dkr", "logs", "secretsmanager", "ecs", "ssmmessages"]
   ) : toset([])
 }
 

@@ -48,16 +48,46 @@ output "bootstrap" {
   value = {
     task_definition = aws_ecs_task_definition.bootstrap.arn
     subnets         = local.private_subnet_ids
-    security_group  = aws_security_group.tasks.id
+    security_group  = aws_security_group.tasks["runs"].id
   }
 }
 
 output "webserver_url" {
-  description = "The Dagster UI: the public HTTPS name, or the internal load balancer (reach it over VPN or `make aws-ui`, README)."
-  value       = local.public_ui ? "https://${var.webserver_domain_name}" : "http://${aws_lb.webserver.dns_name}"
+  description = "The Dagster UI, behind Cognito sign-in (private mode: from the VPC, allowed_cidrs or a VPN; `make aws-ui` reaches the webserver without the load balancer, docs/aws.md)."
+  value       = "https://${var.webserver_domain_name}"
 }
 
 output "load_balancer_dns_name" {
-  description = "DNS name of the UI's load balancer (with webserver_access = \"public\", point webserver_domain_name at it)."
+  description = "DNS name of the UI's load balancer: point webserver_domain_name at it."
   value       = aws_lb.webserver.dns_name
+}
+
+output "cognito_user_pool_id" {
+  description = "The user pool whose users may sign in to the UI (create them with `aws cognito-idp admin-create-user`)."
+  value       = aws_cognito_user_pool.ui.id
+}
+
+output "data_protection" {
+  description = "Whether the applied configuration protects the data; `make terraform_destroy` refuses while it is true."
+  value       = var.data_protection
+}
+
+output "warehouse" {
+  description = "The warehouse kind (\"redshift\" or \"postgres\")."
+  value       = var.warehouse
+}
+
+output "services_running" {
+  description = "Whether the services run (an image tag is set); false before the first `make push`."
+  value       = local.image_pushed
+}
+
+output "redshift_namespace" {
+  description = "The Redshift Serverless namespace (`make terraform_destroy` snapshots it); null with warehouse = \"postgres\"."
+  value       = one(aws_redshiftserverless_namespace.warehouse[*].namespace_name)
+}
+
+output "cpu_architecture" {
+  description = "The CPU architecture `make push` builds the image for."
+  value       = var.cpu_architecture
 }

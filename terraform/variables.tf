@@ -13,9 +13,10 @@ variable "name" {
   type        = string
   default     = "spotify-charts"
 
+  # The longest name built from it, "<name>-ui" (load balancer and target group), may have 32.
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{2,30}$", var.name))
-    error_message = "name: 3 to 31 lowercase letters, digits or hyphens, starting with a letter."
+    condition     = can(regex("^[a-z][a-z0-9-]{1,27}[a-z0-9]$", var.name)) && !strcontains(var.name, "--")
+    error_message = "name: 3 to 29 lowercase letters, digits or single hyphens, starting with a letter and ending with a letter or digit (the load balancer's name \"<name>-ui\" may have at most 32 characters)."
   }
 }
 
@@ -69,15 +70,25 @@ variable "warehouse" {
 }
 
 variable "redshift_base_capacity" {
-  description = "Redshift Serverless base capacity in RPUs (8 is the smallest; billed only while queries run)."
+  description = "Redshift Serverless base capacity in RPUs: 4 (the smallest, for warehouses under 32 TB) or a multiple of 8 from 8 to 512 (1024 in some regions); billed only while queries run, at least 60 s each time."
   type        = number
-  default     = 8
+  default     = 4
+
+  validation {
+    condition     = var.redshift_base_capacity == 4 || (var.redshift_base_capacity >= 8 && var.redshift_base_capacity <= 1024 && var.redshift_base_capacity % 8 == 0)
+    error_message = "redshift_base_capacity: 4, or a multiple of 8 from 8 to 1024."
+  }
 }
 
 variable "redshift_max_capacity" {
-  description = "Redshift Serverless maximum capacity in RPUs (the ceiling of a burst, and of its cost)."
+  description = "Redshift Serverless maximum capacity in RPUs (the ceiling of a burst, and of its cost); at least redshift_base_capacity."
   type        = number
   default     = 32
+
+  validation {
+    condition     = var.redshift_max_capacity >= var.redshift_base_capacity && var.redshift_max_capacity <= 1024
+    error_message = "redshift_max_capacity: from redshift_base_capacity to 1024."
+  }
 }
 
 variable "redshift_rpu_hours_per_day" {
@@ -87,7 +98,7 @@ variable "redshift_rpu_hours_per_day" {
 }
 
 variable "data_protection" {
-  description = "Protect the data from `terraform destroy`: deletion protection on the database and the load balancer, final snapshot, bucket and repository not emptied, 30-day secret recovery. Set false (README, Teardown) before a deliberate teardown."
+  description = "Protect the data from `terraform destroy`: `make terraform_destroy` refuses (and takes no snapshot), deletion protection on the database, the load balancer and the Cognito pool, bucket and repository not emptied, 30-day secret recovery. Set false and apply (docs/aws.md, Teardown) before a deliberate teardown."
   type        = bool
   default     = true
 }
@@ -103,15 +114,37 @@ variable "vpc_id" {
 }
 
 variable "private_subnet_ids" {
-  description = "With vpc_id: three or more private subnets in three Availability Zones (Redshift Serverless needs three) that reach the internet through NAT or a proxy (the Spotify API)."
+  description = "With vpc_id: three or more private subnets in three Availability Zones (Redshift Serverless needs three, in zones it supports) that reach the internet through NAT or a proxy (the Spotify API)."
   type        = list(string)
   default     = []
+
+  validation {
+    condition     = var.vpc_id == null ? length(var.private_subnet_ids) == 0 : length(var.private_subnet_ids) >= 3
+    error_message = "private_subnet_ids: three or more with vpc_id (Redshift Serverless needs three Availability Zones); none without it (the module makes its own)."
+  }
 }
 
 variable "public_subnet_ids" {
-  description = "With vpc_id and webserver_access = \"public\": public subnets for the internet-facing load balancer."
+  description = "With vpc_id and webserver_access = \"public\": public subnets (two or more Availability Zones) for the internet-facing load balancer."
   type        = list(string)
   default     = []
+
+  validation {
+    condition     = var.vpc_id == null || var.webserver_access == "private" || length(var.public_subnet_ids) >= 2
+    error_message = "public_subnet_ids: two or more with vpc_id and webserver_access = \"public\" (the internet-facing load balancer lives there)."
+  }
+}
+
+variable "excluded_zone_ids" {
+  description = "Availability Zone IDs the module never puts its subnets in: zones where Redshift Serverless (or Fargate) is not offered. use1-az3 is one; check AWS's Redshift Serverless considerations for your region."
+  type        = list(string)
+  default     = ["use1-az3"]
+}
+
+variable "s3_gateway_endpoint" {
+  description = "Create the S3 gateway endpoint on the private route tables (Redshift COPY and image layers use it). A route table takes one per service: set false when your own VPC's route tables already have one."
+  type        = bool
+  default     = true
 }
 
 variable "vpc_cidr" {
@@ -121,7 +154,7 @@ variable "vpc_cidr" {
 }
 
 variable "interface_endpoints" {
-  description = "Create VPC interface endpoints (ECR, CloudWatch Logs, Secrets Manager, ECS, SSM messages) so AWS traffic stays off the NAT gateway; about USD 7.50 per endpoint and AZ per month."
+  description = "Create VPC interface endpoints (ECR API and registry, CloudWatch Logs, Secrets Manager, ECS, SSM messages) so AWS traffic stays off the NAT gateway; about USD 7.50 per endpoint and AZ per month."
   type        = bool
   default     = false
 }
@@ -131,9 +164,14 @@ variable "interface_endpoints" {
 ################################################################################
 
 variable "image_tag" {
-  description = "Tag of the image in the ECR repository the services and runs use (`make push` sets it)."
+  description = "Tag of the image in the ECR repository the services and runs use. null (before the first `make push`) registers the task definitions but runs no task; `make push` records the tag it pushed in terraform/.image-tag, which `make terraform_deploy` passes on."
   type        = string
-  default     = "initial"
+  default     = null
+
+  validation {
+    condition     = var.image_tag == null || can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", var.image_tag))
+    error_message = "image_tag: a Docker tag (letters, digits, '_', '.', '-'; at most 128), or null before the first push."
+  }
 }
 
 variable "cpu_architecture" {
@@ -160,9 +198,14 @@ variable "run_memory" {
 }
 
 variable "log_retention_days" {
-  description = "Days the CloudWatch log groups of the services and runs keep their events."
+  description = "Days every CloudWatch log group of the deployment keeps its events: the services', runs' and ECS Exec's, and those RDS, Enhanced Monitoring, Redshift and Container Insights write to."
   type        = number
   default     = 365
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days: one of CloudWatch's periods (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)."
+  }
 }
 
 variable "instance_class" {
@@ -194,7 +237,7 @@ variable "admin_rotation_days" {
 ################################################################################
 
 variable "webserver_access" {
-  description = "\"private\": an internal load balancer (reach it over VPN, or by SSM port forwarding, README); \"public\": an internet-facing HTTPS load balancer that signs users in with Cognito first (Dagster OSS has no login of its own)."
+  description = "\"private\": an internal load balancer (reach it over VPN, or by SSM port forwarding, docs/aws.md); \"public\": internet-facing. Both serve HTTPS only and sign users in with Cognito first (Dagster OSS has no login of its own)."
   type        = string
   default     = "private"
 
@@ -205,25 +248,46 @@ variable "webserver_access" {
 }
 
 variable "allowed_cidrs" {
-  description = "Networks that may reach the load balancer: with \"private\" the VPN or peered ranges (the VPC itself always may), with \"public\" the offices or 0.0.0.0/0."
+  description = "Networks that may reach the load balancer: with \"private\" the VPN or peered ranges (the VPC itself always may), with \"public\" the offices or 0.0.0.0/0 (at least one)."
   type        = list(string)
   default     = []
+
+  validation {
+    condition     = alltrue([for cidr in var.allowed_cidrs : can(cidrnetmask(cidr))])
+    error_message = "allowed_cidrs: IPv4 CIDR blocks such as 10.8.0.0/16."
+  }
+  validation {
+    condition     = var.webserver_access == "private" || length(var.allowed_cidrs) > 0
+    error_message = "allowed_cidrs: webserver_access = \"public\" needs at least one network that may reach the load balancer (0.0.0.0/0 for anyone, who must still sign in)."
+  }
 }
 
 variable "webserver_domain_name" {
-  description = "With webserver_access = \"public\": the UI's host name (point it at the load balancer's DNS name)."
+  description = "The UI's host name, covered by webserver_certificate_arn; point it (a CNAME or alias) at the load balancer's DNS name (output load_balancer_dns_name). Cognito sends users back to https://<it>/oauth2/idpresponse."
   type        = string
-  default     = null
+
+  validation {
+    condition     = can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$", var.webserver_domain_name))
+    error_message = "webserver_domain_name: a lowercase DNS name such as dagster.example.com."
+  }
 }
 
 variable "webserver_certificate_arn" {
-  description = "With webserver_access = \"public\": ARN of the ACM certificate for webserver_domain_name."
+  description = "ARN of the ACM certificate for webserver_domain_name, in the deployment's region (a public ACM certificate works on the internal load balancer too)."
   type        = string
-  default     = null
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$", var.webserver_certificate_arn))
+    error_message = "webserver_certificate_arn: the ARN of an ACM certificate (arn:aws:acm:<region>:<account>:certificate/<id>)."
+  }
 }
 
 variable "cognito_domain_prefix" {
-  description = "With webserver_access = \"public\": prefix of the Cognito sign-in domain (<prefix>.auth.<region>.amazoncognito.com), globally unique. Federate your own IdP into the user pool to use it instead of Cognito users."
+  description = "Prefix of the Cognito sign-in domain (<prefix>.auth.<region>.amazoncognito.com), globally unique. Federate your own IdP into the user pool to use it instead of Cognito users."
   type        = string
-  default     = null
+
+  validation {
+    condition     = can(regex("^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", var.cognito_domain_prefix)) && !can(regex("aws|amazon|cognito", var.cognito_domain_prefix))
+    error_message = "cognito_domain_prefix: lowercase letters, digits and hyphens (at most 63), without \"aws\", \"amazon\" or \"cognito\"."
+  }
 }

@@ -10,6 +10,7 @@ locals {
   redshift_user      = "spotify_charts"
   postgres_warehouse = "spotify_charts"
   postgres_user      = "spotify_charts"
+  redshift_logs      = ["userlog", "connectionlog", "useractivitylog"]
 }
 
 ################################################################################
@@ -60,6 +61,11 @@ data "aws_iam_policy_document" "redshift_copy" {
     sid       = "DecryptThem"
     actions   = ["kms:Decrypt"]
     resources = [aws_kms_key.data.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["s3.${local.region}.amazonaws.com"]
+    }
   }
 }
 
@@ -88,7 +94,9 @@ resource "aws_redshiftserverless_namespace" "warehouse" {
 
   iam_roles            = [aws_iam_role.redshift_copy[0].arn]
   default_iam_role_arn = aws_iam_role.redshift_copy[0].arn
-  log_exports          = ["userlog", "connectionlog", "useractivitylog"]
+  log_exports          = local.redshift_logs
+
+  depends_on = [aws_cloudwatch_log_group.services] # its log groups, with retention and the key
 }
 
 resource "aws_redshiftserverless_workgroup" "warehouse" {

@@ -9,7 +9,9 @@ their secrets: the pipeline's own warehouse user (Redshift or PostgreSQL), which
 pipeline's schemas and may create nothing else, and Dagster's own user, which owns Dagster's
 database. It runs inside the VPC as the one-off ECS task `make aws-bootstrap` starts, with the
 admin passwords injected by ECS (REDSHIFT_ADMIN_PASSWORD, RDS_ADMIN_PASSWORD); nothing else ever
-gets them. Running it again sets new passwords (restart the services afterwards).
+gets them. Running it again sets new passwords (restart the services afterwards). With
+`--migrate-dagster` it then creates or upgrades Dagster's tables as Dagster's own user (the
+image's `migrate` role, which the daemon's task also runs before every start).
 
 Passwords are sent to the server hashed (Redshift's md5 form, PostgreSQL's SCRAM-SHA-256
 verifier), so statement logs never hold one. Plain module (no Dagster import).
@@ -26,6 +28,7 @@ import os
 import re
 import secrets
 import string
+import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -219,6 +222,14 @@ def bootstrap_postgres_user(
     store_password(user, password)
 
 
+def migrate_dagster_storage(password: str, env: Mapping[str, str]) -> None:
+    """Create or upgrade Dagster's tables in the instance of $DAGSTER_HOME (deploy/ecs/dagster.yaml
+    on ECS) as Dagster's own user, whose new password goes to the child's environment only.
+    CalledProcessError when the migration fails (its output says why)."""
+    command = [sys.executable, "-m", "spotify_charts.cli.stack", "migrate"]
+    subprocess.run(command, env={**env, "DAGSTER_PG_PASSWORD": password}, check=True, timeout=600)
+
+
 def secret_writer(client: Any, secret_arn: str) -> Callable[[str, str], None]:
     def store(user: str, password: str) -> None:
         client.put_secret_value(SecretId=secret_arn, SecretString=json.dumps({"username": user, "password": password}))
@@ -263,6 +274,9 @@ def _parser() -> argparse.ArgumentParser:
     boot.add_argument("--redshift-host")
     boot.add_argument("--redshift-database")
     boot.add_argument("--redshift-admin")
+    boot.add_argument(
+        "--migrate-dagster", action="store_true", help="then create or upgrade Dagster's tables ($DAGSTER_HOME)"
+    )
     return parser
 
 
@@ -280,13 +294,25 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
             return 0
         from spotify_charts.warehouses.redshift import aws_ca_bundle
 
-        # RDS's certificate authority is not in the image: the admin connection to RDS encrypts
-        # (RDS forces TLS) but cannot verify the server; Redshift's is verified (verify-full).
-        rds = Database(args.rds_host, 5432, args.dagster_database, args.rds_admin, env["RDS_ADMIN_PASSWORD"], "require")
-        bootstrap_postgres_user(
-            rds, args.dagster_user, args.dagster_database, secret_writer(client, args.dagster_secret), schemas=False
-        )
+        # Both servers are verified (verify-full): RDS against its root CAs, which the image carries
+        # (deploy/ecs/rds-ca-bundle.pem; the task sets PGSSLROOTCERT to it), Redshift against
+        # AWS's bundle shipped with redshift_connector.
+        rds = Database(
+            args.rds_host, 5432, args.dagster_database, args.rds_admin, env["RDS_ADMIN_PASSWORD"],
+            "verify-full", env.get("PGSSLROOTCERT") or None,
+        )  # fmt: skip
+        dagster_passwords: list[str] = []
+        write_dagster_secret = secret_writer(client, args.dagster_secret)
+
+        def store_dagster_password(user: str, password: str) -> None:
+            write_dagster_secret(user, password)
+            dagster_passwords.append(password)
+
+        bootstrap_postgres_user(rds, args.dagster_user, args.dagster_database, store_dagster_password, schemas=False)
         print(f"Dagster's user {args.dagster_user} owns database {args.dagster_database}")
+        if args.migrate_dagster:
+            migrate_dagster_storage(dagster_passwords[-1], env)
+            print("Dagster's tables are created or upgraded")
         if args.warehouse == "redshift":
             redshift = Database(
                 args.redshift_host, 5439, args.redshift_database, args.redshift_admin,
@@ -306,6 +332,9 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     except (ValueError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except subprocess.CalledProcessError as exc:
+        print(f"error: Dagster's migration failed (exit {exc.returncode}; its output is above)", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

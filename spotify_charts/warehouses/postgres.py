@@ -30,13 +30,14 @@ def connect(
     user: str,
     password: str,
     database: str,
-    sslmode: str,
+    sslmode: str | None,
     sslrootcert: str | None = None,
     application_name: str = "spotify-charts",
 ):
     """A psycopg2 connection as every part of the project opens one (the warehouses, the AWS
     bootstrap): at most 15 s to connect, named in the server's activity view, and checked against
-    `sslrootcert` when it is given."""
+    `sslrootcert` when it is given. Without `sslmode` libpq's own applies: $PGSSLMODE (the ECS
+    tasks set verify-full and $PGSSLROOTCERT) or "prefer"."""
     import psycopg2
 
     return psycopg2.connect(
@@ -45,7 +46,7 @@ def connect(
         user=user,
         password=password,
         dbname=database,
-        sslmode=sslmode,
+        **({"sslmode": sslmode} if sslmode else {}),
         **({"sslrootcert": sslrootcert} if sslrootcert else {}),
         connect_timeout=15,
         application_name=application_name,
@@ -67,7 +68,7 @@ class PostgresWarehouse(Warehouse):
         user: str,
         password: str,
         database: str,
-        sslmode: str = "prefer",
+        sslmode: str | None = None,
         sslrootcert: str | None = None,
     ):
         self.host, self.port, self.user, self.database, self.sslmode = host, int(port), user, database, sslmode

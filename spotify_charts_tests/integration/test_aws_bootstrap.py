@@ -159,3 +159,43 @@ def test_the_secrets_command_writes_the_spotify_credentials_and_never_prints_the
 
     assert aws.main(["secrets", "--outputs", str(path)], {"SPOTIFY_CLIENT_ID": "x"}) == 2
     assert "SPOTIFY_CLIENT_SECRET, SPOTIFY_REFRESH_TOKEN not set" in capsys.readouterr().err
+
+
+def test_the_bootstrap_creates_dagsters_tables_as_dagsters_user(postgres_server, tmp_path):
+    """`bootstrap --migrate-dagster` (the ECS bootstrap task): after creating Dagster's user, the
+    image's `migrate` role creates Dagster's tables with that user's new password, so the tables
+    are its own and the services find a current schema at their first start."""
+    import yaml
+
+    from spotify_charts_tests.support.helpers import REPO
+
+    suffix = uuid.uuid4().hex[:8]
+    database, user = f"dagster_{suffix}", f"dagster_{suffix}"
+    postgres_server.create_database(database)
+    stored: list[str] = []
+    aws.bootstrap_postgres_user(
+        admin(postgres_server, database), user, database, lambda u, p: stored.append(p), schemas=False
+    )
+    # The ECS instance's storage, as in the image (this server has no TLS).
+    storage = yaml.safe_load((REPO / "deploy" / "ecs" / "dagster.yaml").read_text())["storage"]
+    storage["postgres"]["postgres_db"]["params"] = {"sslmode": "disable"}
+    (tmp_path / "dagster.yaml").write_text(yaml.safe_dump({"storage": storage}))
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DAGSTER_HOME": str(tmp_path),
+        "DAGSTER_PG_HOST": postgres_server.host,
+        "DAGSTER_PG_PORT": str(postgres_server.port),
+        "DAGSTER_PG_DB": database,
+        "DAGSTER_PG_USER": user,
+    }
+    aws.migrate_dagster_storage(stored[-1], env)
+
+    con = connect(postgres_server, database, user, stored[-1])
+    try:
+        with con.cursor() as cur:
+            cur.execute("select tablename, tableowner from pg_tables where schemaname = 'public'")
+            tables = dict(cur.fetchall())
+    finally:
+        con.close()
+    assert {"runs", "event_logs", "alembic_version"} <= set(tables)
+    assert set(tables.values()) == {user}

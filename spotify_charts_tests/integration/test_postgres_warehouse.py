@@ -158,3 +158,18 @@ def test_postgres_creates_exactly_the_staging_schemas_columns(postgres_db):
         )
         expected = [(c.name, TYPES[c.type]["postgres"]) for c in columns]
         assert [(r["column_name"], r["data_type"]) for r in rows] == expected
+
+
+def test_the_warehouse_follows_libpqs_tls_settings_from_the_environment(postgres_db, monkeypatch):
+    """On ECS the tasks set PGSSLMODE=verify-full and PGSSLROOTCERT to RDS's CA bundle
+    (terraform/dagster.tf); the warehouse sets no sslmode of its own, so libpq's applies. This
+    server has no TLS: with those variables it is refused, as a server RDS's CAs did not sign
+    would be; without them libpq's default connects."""
+    from spotify_charts_tests.support.helpers import REPO
+
+    warehouse = postgres_db.warehouse()
+    warehouse.query("select 1")
+    monkeypatch.setenv("PGSSLMODE", "verify-full")
+    monkeypatch.setenv("PGSSLROOTCERT", str(REPO / "deploy" / "ecs" / "rds-ca-bundle.pem"))
+    with pytest.raises(ConnectionError, match="SSL"):
+        warehouse.query("select 1")

@@ -1,10 +1,9 @@
-"""terraform/ read with python-hcl2 (no provider can be downloaded and no AWS account reached
-here; checkov and `terraform fmt -check` run in `make lint`): secure by default, every variable
-described and typed, no password anywhere Terraform keeps, and the wiring: every secret a task
-injects exists and its execution role may read exactly those, every role a service uses exists
-with a policy, the pipeline connects as its own user, and the ECS instance config reads what the
-task definitions provide. The recorded API calls are checked against the policies in
-test_aws_calls.py."""
+"""terraform/ read with python-hcl2, for what `terraform test` (terraform/tests/*.tftest.hcl, run by
+`make lint` against a mocked provider) cannot say: every variable described and typed, no
+password in a variable, an output or a resource Terraform keeps, and the wiring between terraform/
+and the files beside it (deploy/ecs/dagster.yaml, deploy/workspace.yaml, the RDS CA bundle in the
+image, the README's settings table, the dbt manifest). The recorded API calls are checked against
+the policies in test_aws_calls.py."""
 
 from __future__ import annotations
 
@@ -16,10 +15,9 @@ import yaml
 from spotify_charts import settings
 from spotify_charts.cli.aws import WAREHOUSE_SCHEMAS
 from spotify_charts_tests.support.helpers import REPO
-from spotify_charts_tests.support.terraform import load_terraform, policy
+from spotify_charts_tests.support.terraform import TERRAFORM, load_terraform
 
 README = REPO / "README.md"
-SERVICE_TASKS = ("webserver", "daemon", "code", "run")
 
 
 @pytest.fixture(scope="module")
@@ -27,75 +25,24 @@ def tf() -> dict[str, dict]:
     return load_terraform()
 
 
-def refs(text: str, kind: str) -> set[str]:
-    """Names of the `kind` resources an expression refers to: `local.x` -> x, and for a resource made
-    with for_each its key (aws_secretsmanager_secret.this["spotify"] -> spotify)."""
-    return {key or name for name, key in re.findall(rf'{kind}\.(\w+)(?:\["(\w+)"\])?', str(text))}
-
-
-def container(tf: dict, name: str) -> str:
-    """A task definition's container_definitions expression (jsonencode([...]) as text)."""
-    return tf["resource"][f"aws_ecs_task_definition.{name}"]["container_definitions"]
-
-
 def test_versions_are_pinned_and_every_variable_is_described_and_typed(tf):
-    assert tf["terraform"]["required_version"] == ">= 1.6.0, < 2.0.0"
+    assert tf["terraform"]["required_version"] == ">= 1.10.0, < 2.0.0"
     (providers,) = tf["terraform"]["required_providers"]
-    assert providers["aws"] == {"source": "hashicorp/aws", "version": "~> 6.0"}
+    assert providers["aws"] == {"source": "hashicorp/aws", "version": ">= 5.100.0, < 7.0.0"}
+    # The lock file is committed and pins the provider `make lint` tests against.
+    lock = (TERRAFORM / ".terraform.lock.hcl").read_text()
+    assert re.search(r'provider "registry.terraform.io/hashicorp/aws" \{\s+version\s+= "5.100.0"', lock)
     assert len(tf["variable"]) >= 25
     for name, body in tf["variable"].items():
         assert body.get("description") and body.get("type"), name
     assert tf["variable"]["warehouse"]["default"] == "redshift"
 
 
-def test_the_bucket_is_private_encrypted_versioned_and_tls_only(tf):
+def test_no_password_is_a_variable_an_output_or_a_value_in_state(tf):
     resources = tf["resource"]
-    block = resources["aws_s3_bucket_public_access_block.charts"]
-    assert all(
-        block[k] is True
-        for k in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
-    )
-    assert resources["aws_s3_bucket_ownership_controls.charts"]["rule"][0]["object_ownership"] == "BucketOwnerEnforced"
-    sse = resources["aws_s3_bucket_server_side_encryption_configuration.charts"]["rule"][0]
-    assert sse["apply_server_side_encryption_by_default"][0]["sse_algorithm"] == "aws:kms"
-    assert resources["aws_s3_bucket_versioning.charts"]["versioning_configuration"][0]["status"] == "Enabled"
-    assert resources["aws_kms_key.data"]["enable_key_rotation"] is True
-    (deny,) = tf["data"]["aws_iam_policy_document.bucket"]["statement"]
-    assert deny["effect"] == "Deny" and deny["condition"][0]["variable"] == "aws:SecureTransport"
-    assert deny["condition"][0]["values"] == ["false"]
-
-
-def test_the_databases_are_private_encrypted_and_no_password_is_terraforms(tf):
-    resources = tf["resource"]
-    db = resources["aws_db_instance.instance"]
-    assert db["manage_master_user_password"] is True and "password" not in db
-    assert db["storage_encrypted"] is True and db["publicly_accessible"] is False
-    assert db["backup_retention_period"] >= 7
-    params = {p["name"]: p["value"] for p in resources["aws_db_parameter_group.instance"]["parameter"]}
-    assert params["rds.force_ssl"] == "1"
-
-    namespace = resources["aws_redshiftserverless_namespace.warehouse"]
-    assert namespace["manage_admin_password"] is True and "admin_user_password" not in namespace
-    assert namespace["kms_key_id"] == namespace["admin_password_secret_kms_key_id"] == "${aws_kms_key.data.arn}"
-    workgroup = resources["aws_redshiftserverless_workgroup.warehouse"]
-    assert workgroup["publicly_accessible"] is False and workgroup["enhanced_vpc_routing"] is True
-    config = {p["parameter_key"]: p["parameter_value"] for p in workgroup["config_parameter"]}
-    assert config["require_ssl"] == "true"
-
-    # Both databases (and the interface endpoints) admit the tasks alone, each on its own port.
-    reachable = tf["locals"]["reachable_from_tasks"]
-    for name, port in (("instance", 5432), ("redshift", 5439), ("endpoints", 443)):
-        assert re.search(rf"\b{name} = \{{port = {port}, ", reachable), name
-    group, ingress = (
-        resources[f"{kind}.from_tasks"] for kind in ("aws_security_group", "aws_vpc_security_group_ingress_rule")
-    )
-    assert group["for_each"] == ingress["for_each"] == "${local.reachable_from_tasks}"
-    assert ingress["from_port"] == ingress["to_port"] == "${each.value.port}" and ingress["ip_protocol"] == "tcp"
-    assert ingress["referenced_security_group_id"] == "${aws_security_group.tasks.id}" and "cidr_ipv4" not in ingress
-    assert db["vpc_security_group_ids"] == ['${aws_security_group.from_tasks["instance"].id}']
-    assert workgroup["security_group_ids"] == ['${aws_security_group.from_tasks["redshift"].id}']
-
-    # Values never enter the state: no secret version, no generated password, no secret variable.
+    assert resources["aws_db_instance.instance"]["manage_master_user_password"] is True
+    assert "password" not in resources["aws_db_instance.instance"]
+    assert "admin_user_password" not in resources["aws_redshiftserverless_namespace.warehouse"]
     kinds = {key.split(".")[0] for key in resources}
     assert not kinds & {"aws_secretsmanager_secret_version", "random_password", "random_string"}
     for name, body in tf["variable"].items():
@@ -103,122 +50,15 @@ def test_the_databases_are_private_encrypted_and_no_password_is_terraforms(tf):
     for name, body in tf["output"].items():
         value = str(body.get("value"))
         assert "secret_string" not in value and ".password" not in value and not body.get("sensitive"), name
-    for secret in [k for k in resources if k.startswith("aws_secretsmanager_secret.")]:
-        assert resources[secret]["kms_key_id"] == "${aws_kms_key.data.arn}", secret
 
 
-def test_data_protection_is_one_variable_on_by_default(tf):
-    resources = tf["resource"]
-    assert tf["variable"]["data_protection"]["default"] is True
-    assert resources["aws_db_instance.instance"]["deletion_protection"] == "${var.data_protection}"
-    assert resources["aws_db_instance.instance"]["skip_final_snapshot"] == "${!var.data_protection}"
-    assert resources["aws_s3_bucket.charts"]["force_destroy"] == "${!var.data_protection}"
-    assert resources["aws_ecr_repository.dagster"]["force_delete"] == "${!var.data_protection}"
-    assert resources["aws_lb.webserver"]["enable_deletion_protection"] == "${var.data_protection}"
-    assert tf["locals"]["secret_window"] == "${var.data_protection ? 30 : 0}"
-
-
-def test_every_secret_a_task_injects_exists_and_only_its_execution_role_reads_it(tf):
-    resources = tf["resource"]
-    assert resources["aws_secretsmanager_secret.this"]["for_each"] == "${local.secrets}"
-    secrets = set(tf["locals"]["secrets"])
-    injected: set[str] = set()
-    for task in SERVICE_TASKS:
-        used = refs(container(tf, task), "local") & {"instance_secrets", "pipeline_secrets"}
-        assert used, f"{task} injects no secrets"
-        for local in used:
-            injected |= refs(tf["locals"][local], "aws_secretsmanager_secret")
-        assert resources[f"aws_ecs_task_definition.{task}"]["execution_role_arn"] == "${aws_iam_role.execution.arn}"
-    assert injected <= secrets
-    # the execution role reads exactly these: the list it is given is the union of the maps
-    assert refs(tf["locals"]["injected_secret_arns"], "aws_secretsmanager_secret") == injected
-    statement = [s for s in policy(tf, "execution") if s["actions"] == ["secretsmanager:GetSecretValue"]]
-    assert [s["resources"] for s in statement] == ["${local.injected_secret_arns}"]
-    # the runs and the code server get the Spotify credentials, the webhook, both users' passwords
+def test_the_pipelines_secrets_are_settings(tf):
     pipeline = tf["locals"]["pipeline_secrets"]
     assert set(pipeline) >= {"SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET", "SPOTIFY_REFRESH_TOKEN"}
     assert {"SPOTIFY_CHARTS_ALERT_WEBHOOK", "SPOTIFY_CHARTS_REDSHIFT_PASSWORD", "DAGSTER_PG_PASSWORD"} <= set(pipeline)
     for name in pipeline:
         assert name.startswith("DAGSTER_") or name in settings.BY_NAME, f"{name} is not a setting"
         assert name.startswith("DAGSTER_") or settings.BY_NAME[name].secret or name == "SPOTIFY_CLIENT_ID", name
-
-    # The admin secrets reach the bootstrap task only, through an execution role of its own.
-    bootstrap = tf["locals"]["bootstrap_secrets"]
-    assert "master_user_secret" in bootstrap and "admin_password_secret_arn" in bootstrap
-    for task in SERVICE_TASKS:
-        assert "bootstrap_secrets" not in container(tf, task) and "admin" not in container(tf, task).lower()
-    assert "local.bootstrap_secrets" in container(tf, "bootstrap")
-    boot = resources["aws_ecs_task_definition.bootstrap"]
-    assert boot["execution_role_arn"] == "${aws_iam_role.bootstrap_execution.arn}"
-    (reads,) = [s for s in policy(tf, "bootstrap_execution") if "secretsmanager:GetSecretValue" in s["actions"]]
-    assert reads["resources"] == "${local.bootstrap_secret_arns}"
-    assert "master_user_secret" in tf["locals"]["bootstrap_secret_arns"]
-    (writes,) = policy(tf, "bootstrap")[:1]
-    assert writes["actions"] == ["secretsmanager:PutSecretValue"]
-    assert refs(writes["resources"], "aws_secretsmanager_secret") == {"warehouse_user", "dagster_user"}
-
-
-def test_every_role_a_service_uses_exists_trusts_ecs_and_has_its_policy(tf):
-    resources = tf["resource"]
-    expected = {
-        "webserver": "dagster",
-        "daemon": "dagster",
-        "code": "pipeline",
-        "run": "pipeline",
-        "bootstrap": "bootstrap",
-    }
-    for task, role in expected.items():
-        definition = resources[f"aws_ecs_task_definition.{task}"]
-        assert definition["task_role_arn"] == f"${{aws_iam_role.{role}.arn}}", task
-        assert definition["requires_compatibilities"] == ["FARGATE"] and definition["network_mode"] == "awsvpc"
-    for role in set(expected.values()) | {"execution", "bootstrap_execution"}:
-        assert (
-            resources[f"aws_iam_role.{role}"]["assume_role_policy"]
-            == "${data.aws_iam_policy_document.tasks_assume.json}"
-        )
-        attached = resources[f"aws_iam_role_policy.{role}"]
-        assert attached["role"] == f"${{aws_iam_role.{role}.id}}"
-        assert attached["policy"] == f"${{data.aws_iam_policy_document.{role}.json}}"
-    # The task execution role is not a task role, and no task role is the execution role.
-    for task in expected:
-        assert (
-            resources[f"aws_ecs_task_definition.{task}"]["task_role_arn"]
-            != resources[f"aws_ecs_task_definition.{task}"]["execution_role_arn"]
-        )
-
-    for service, task in (("webserver", "webserver"), ("daemon", "daemon"), ("code", "code")):
-        body = resources[f"aws_ecs_service.{service}"]
-        assert body["task_definition"] == f"${{aws_ecs_task_definition.{task}.arn}}"
-        (network,) = body["network_configuration"]
-        assert network["assign_public_ip"] is False and network["security_groups"] == ["${aws_security_group.tasks.id}"]
-    # the code server is found by name; the webserver and the daemon are told that name
-    assert (
-        resources["aws_ecs_service.code"]["service_registries"][0]["registry_arn"]
-        == "${aws_service_discovery_service.code.arn}"
-    )
-    for task in ("webserver", "daemon"):
-        assert "local.code_host" in container(tf, task)
-        assert "DAGSTER_ECS_RUN_TASK_DEFINITION = aws_ecs_task_definition.run.arn" in container(tf, task)
-    assert resources["aws_ecs_service.daemon"]["deployment_maximum_percent"] == 100  # never two daemons
-
-
-def test_the_pipeline_connects_as_its_own_user_never_the_admin(tf):
-    locals_ = tf["locals"]
-    environment = locals_["redshift_environment"]
-    assert environment["SPOTIFY_CHARTS_REDSHIFT_USER"] == "${local.redshift_user}"
-    assert locals_["redshift_user"] != locals_["redshift_admin"]
-    assert tf["resource"]["aws_redshiftserverless_namespace.warehouse"]["admin_username"] == "${local.redshift_admin}"
-    assert locals_["postgres_environment"]["SPOTIFY_CHARTS_PG_USER"] == "${local.postgres_user}"
-    assert locals_["instance_environment"]["DAGSTER_PG_USER"] == "${local.dagster_user}"
-    assert tf["resource"]["aws_db_instance.instance"]["username"] == "${local.rds_admin}"
-    assert locals_["rds_admin"] not in (locals_["postgres_user"], locals_["dagster_user"])
-    # their passwords are the bootstrap's, not the admins'
-    assert locals_["pipeline_secrets"]["SPOTIFY_CHARTS_REDSHIFT_PASSWORD"].startswith(
-        '${aws_secretsmanager_secret.this["warehouse_user"].arn}'
-    )
-    assert locals_["pipeline_secrets"]["DAGSTER_PG_PASSWORD"].startswith(
-        '${aws_secretsmanager_secret.this["dagster_user"].arn}'
-    )
 
 
 def test_the_ecs_instance_config_reads_what_the_task_definitions_provide(tf):
@@ -240,7 +80,45 @@ def test_the_ecs_instance_config_reads_what_the_task_definitions_provide(tf):
     assert tf["locals"]["dagster_home"].endswith("/deploy/ecs")
     assert config["run_launcher"]["class"] == "EcsRunLauncher"
     assert config["compute_logs"]["class"] == "S3ComputeLogManager"
-    assert "postgres" in config["storage"]
+    assert config["run_monitoring"]["max_runtime_seconds"] > 0  # a hung run's task is stopped
+
+    # The webserver and the daemon read deploy/workspace.yaml (as in compose), whose variables the
+    # task definitions set.
+    workspace = yaml.safe_load((REPO / "deploy" / "workspace.yaml").read_text())
+    (server,) = [entry["grpc_server"] for entry in workspace["load_from"]]
+    assert server["location_name"] == "spotify_charts"
+    assert {server["host"]["env"], server["port"]["env"]} <= set(tf["locals"]["instance_environment"])
+
+
+def test_dagsters_storage_verifies_rds_against_the_ca_bundle_in_the_image(tf):
+    """RDS's certificates chain to Amazon RDS root CAs that no public trust store holds: the image
+    carries them (the Dockerfile copies deploy/), and every PostgreSQL connection on ECS verifies
+    the server against that file: Dagster's storage, libpq's default for the rest (PGSSLMODE)."""
+    import ssl
+
+    from cryptography import x509
+
+    config = yaml.safe_load((REPO / "deploy" / "ecs" / "dagster.yaml").read_text())
+    params = config["storage"]["postgres"]["postgres_db"]["params"]
+    locals_ = tf["locals"]
+    in_image = locals_["rds_ca_bundle"].replace("${local.dagster_home}", locals_["dagster_home"])
+    in_image = in_image.replace("${local.app_dir}", locals_["app_dir"])
+    assert params == {"sslmode": "verify-full", "sslrootcert": in_image}
+    assert locals_["instance_environment"]["PGSSLMODE"] == "verify-full"
+    assert locals_["instance_environment"]["PGSSLROOTCERT"] == "${local.rds_ca_bundle}"
+    assert "COPY deploy ./deploy" in (REPO / "Dockerfile").read_text()
+    assert in_image == f"{locals_['app_dir']}/deploy/ecs/rds-ca-bundle.pem"
+
+    bundle = REPO / "deploy" / "ecs" / "rds-ca-bundle.pem"
+    assert len(ssl.create_default_context(cafile=str(bundle)).get_ca_certs()) >= 81  # OpenSSL reads it
+    certificates = x509.load_pem_x509_certificates(bundle.read_bytes())
+    names = {c.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value for c in certificates}
+    for certificate in certificates:
+        assert certificate.subject == certificate.issuer, "a root CA"
+        assert certificate.not_valid_after_utc.year >= 2061
+    for region in ("eu-west-1", "us-east-1", "ap-northeast-1", "us-west-1"):
+        for kind in ("RSA2048", "RSA4096", "ECC384"):
+            assert f"Amazon RDS {region} Root CA {kind} G1" in names
 
 
 def test_the_pipelines_environment_is_documented_settings(tf):
@@ -281,3 +159,16 @@ def test_the_images_logs_and_network_are_locked_down(tf):
     assert https["protocol"] == "HTTPS" and https["default_action"][0]["type"] == "authenticate-cognito"
     assert resources["aws_vpc_endpoint.s3"]["vpc_endpoint_type"] == "Gateway"
     assert tf["locals"]["interface_endpoint_services"].count("ecr.api") == 1
+
+
+def test_the_example_settings_are_variables_and_set_every_required_one(tf):
+    """terraform/example.tfvars, the file users copy: each setting it shows (commented or not) is a
+    variable, and it sets every variable that has no default."""
+    text = (TERRAFORM / "example.tfvars").read_text()
+    shown = set(re.findall(r"^[# ]*([a-z_0-9]+)\s*=", text, re.MULTILINE))
+    shown |= set(re.findall(r";\s*([a-z_0-9]+)\s*=", text))
+    assert shown <= set(tf["variable"]), f"not variables: {shown - set(tf['variable'])}"
+    set_ = set(re.findall(r"^([a-z_0-9]+)\s*=", text, re.MULTILINE))
+    required = {name for name, body in tf["variable"].items() if "default" not in body}
+    assert required == {"bucket_name", "webserver_domain_name", "webserver_certificate_arn", "cognito_domain_prefix"}
+    assert required <= set_

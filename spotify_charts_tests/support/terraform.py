@@ -1,4 +1,5 @@
-"""terraform/ read with python-hcl2 (no provider can be downloaded here), and a small IAM evaluator:
+"""terraform/ read with python-hcl2 (for what `terraform test` cannot check: the policies against the
+calls the code really makes, files beside terraform/), and a small IAM evaluator:
 it resolves a policy document's `${...}` references to the ARNs a test deployment would have and
 answers whether a statement allows an action on a resource (with the StringLike / StringEquals /
 ArnEquals conditions the project's policies use). Enough to check recorded API calls against the
