@@ -198,12 +198,16 @@ def test_dagster_definitions_validate(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
 
 
-def test_resources_hold_no_values_so_the_ui_and_run_config_show_none():
+def test_resources_hold_no_values_so_the_ui_and_run_config_show_none(monkeypatch):
+    monkeypatch.setenv("SPOTIFY_CHARTS_PG_PASSWORD", "pg-secret-value")
+    monkeypatch.setenv("SPOTIFY_CLIENT_SECRET", "client-secret-value")
     resources = build_resources()
     for name in ("chart_source", "file_store", "warehouse"):
         assert type(resources[name]).model_fields == {}, name  # nothing to show, nothing to leak
-    for resource in defs.resources.values() if isinstance(defs.resources, dict) else []:
-        assert "SECRET" not in repr(resource)
+    assert set(defs.resources) >= {"chart_source", "file_store", "warehouse", "dbt"}
+    for resource in [*defs.resources.values(), *resources.values()]:
+        shown = repr(resource) + str(getattr(resource, "model_dump", dict)())
+        assert "pg-secret-value" not in shown and "client-secret-value" not in shown, resource
 
 
 def test_the_store_and_warehouse_are_chosen_when_a_step_starts(tmp_path, monkeypatch):

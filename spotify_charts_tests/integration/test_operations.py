@@ -129,7 +129,8 @@ def test_catchup_helpers():
         D("2025-01-01"),
         D("2025-01-03"),
     ]
-    assert json.loads(json.dumps({"requested_through": "2025-01-01"}))  # the cursor is plain JSON
+    assert requested_through(None) is None
+    assert requested_through(json.dumps({"requested_through": "2025-01-01"})) == D("2025-01-01")
 
 
 def test_new_staging_dates_flow_through_dbt_to_the_dashboard_by_automation():

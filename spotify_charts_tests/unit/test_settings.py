@@ -193,7 +193,9 @@ def test_the_demo_command_refuses_a_bad_setting_with_status_2_and_writes_nothing
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     launched = []
-    monkeypatch.setattr(cli.subprocess, "run", lambda *a, **k: launched.append(a))  # no Dagster run may start
+    # No Dagster process may start: the demo starts it with Popen (and nothing with run).
+    monkeypatch.setattr(cli.subprocess, "Popen", lambda *a, **k: launched.append(a))
+    monkeypatch.setattr(cli.subprocess, "run", lambda *a, **k: launched.append(a))
     assert cli.main(["demo", *(args or ["--start", "2024-01-01", "--end", "2024-01-02"])]) == 2
     stderr = capsys.readouterr().err
     assert stderr.startswith(f"error: {message}") and stderr.count("\n") == 1
@@ -203,6 +205,7 @@ def test_the_demo_command_refuses_a_bad_setting_with_status_2_and_writes_nothing
 def test_the_demo_command_names_a_data_folder_it_cannot_write(tmp_path, monkeypatch, capsys):
     (tmp_path / "a-file").write_text("")
     monkeypatch.setenv("SPOTIFY_CHARTS_DATA_DIR", str(tmp_path / "a-file" / "data"))
+    monkeypatch.setattr(cli.subprocess, "Popen", lambda *a, **k: pytest.fail("launched a run"))
     monkeypatch.setattr(cli.subprocess, "run", lambda *a, **k: pytest.fail("launched a run"))
     assert cli.main(["demo", "--start", "2024-01-01", "--end", "2024-01-02"]) == 2
     problem = f"{tmp_path / 'a-file'} is a file, not a folder; set it to a folder this user can write"
