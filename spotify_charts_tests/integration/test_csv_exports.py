@@ -314,20 +314,25 @@ def test_an_import_run_with_a_file_broken_since_the_scan_stores_nothing(
     assert not (Path(pipeline_env["SPOTIFY_CHARTS_DATA_DIR"]) / "raw").exists()  # not even the good file
 
 
+def csv_source_env(tmp_path: Path, pipeline_env: dict[str, str], monkeypatch) -> dict[str, str]:
+    """SPOTIFY_CHARTS_SOURCE=csv on a folder holding the real-format file of 2023-05-01."""
+    write(tmp_path / "csv", NAME, REAL_FORMAT)
+    env = {**pipeline_env, "SPOTIFY_CHARTS_CSV_DIR": str(tmp_path / "csv"), "SPOTIFY_CHARTS_SOURCE": "csv"}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
+
+
+def range_request(first: str, last: str) -> dg.RunRequest:
+    """A run of the dates first..last, as the UI's materialisation of a partition range asks it."""
+    return dg.RunRequest(tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last})
+
+
 def test_the_csv_folder_as_the_source_of_a_plain_backfill(tmp_path, pipeline_env, monkeypatch):
     """SPOTIFY_CHARTS_SOURCE=csv: a UI materialisation reads the folder's files; a chart without a
     file is missing (like a 404), not fetched from anywhere else."""
-    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
-
-    folder = tmp_path / "csv"
-    write(folder, NAME, REAL_FORMAT)
-    env = {**pipeline_env, "SPOTIFY_CHARTS_CSV_DIR": str(folder), "SPOTIFY_CHARTS_SOURCE": "csv"}
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    request = dg.RunRequest(
-        tags={ASSET_PARTITION_RANGE_START_TAG: "2023-05-01", ASSET_PARTITION_RANGE_END_TAG: "2023-05-02"}
-    )
-    result = materialize_request(request)
+    env = csv_source_env(tmp_path, pipeline_env, monkeypatch)
+    result = materialize_request(range_request("2023-05-01", "2023-05-02"))
     metadata = result.asset_materializations_for_node("raw_chart_snapshots")[0].metadata
     assert metadata["charts_fetched"].value == 1
     assert sorted(metadata["charts_missing"].value) == [
@@ -446,14 +451,9 @@ def test_a_file_that_never_settles_is_refused_naming_it(tmp_path, monkeypatch):
 def test_a_csv_changed_after_its_chart_was_stored_is_imported_again(tmp_path, pipeline_env, monkeypatch):
     """SPOTIFY_CHARTS_SOURCE=csv: the file is stored, then rewritten (a corrected download); the
     next run notices its new SHA-256, imports it again and staging holds the new numbers."""
+    env = csv_source_env(tmp_path, pipeline_env, monkeypatch)
     folder = tmp_path / "csv"
-    write(folder, NAME, REAL_FORMAT)
-    env = {**pipeline_env, "SPOTIFY_CHARTS_CSV_DIR": str(folder), "SPOTIFY_CHARTS_SOURCE": "csv"}
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    request = dg.RunRequest(
-        tags={"dagster/asset_partition_range_start": "2023-05-01", "dagster/asset_partition_range_end": "2023-05-01"}
-    )
+    request = range_request("2023-05-01", "2023-05-01")
     first = materialize_request(request).asset_materializations_for_node("raw_chart_snapshots")[0].metadata
     assert (first["charts_fetched"].value, first["charts_changed_at_source"].value) == (1, 0)
 
