@@ -126,11 +126,11 @@ def _act_now(chart: ChartData) -> str:
             f"signals-{rule}", f"{SIGNAL_RULES[rule]} ({len(rows)})", ["song", "artists", "rank", "reason"],
             [(r["track_name"] or r["song_id"], r["artist_names"] or "", f"#{r['rank']}" if r["rank"] else "–",
               r["reason"]) for r in rows],
-            widths=[28, 24, 8, 40], names=[0, 1],
+            widths=[26, 24, 8, 42], names=[0, 1],
         )
         for rule, rows in by_rule.items()
     ]  # fmt: skip
-    return f"{title}<div class='grid act-now'>{''.join(tables)}</div>"
+    return f"{title}<div class='act-now'>{''.join(tables)}</div>"
 
 
 SIGNALS_SHOWN_IN_UI = 50  # rows of the UI's signals table; the counts cover them all
@@ -282,6 +282,7 @@ text-overflow:ellipsis}th{color:#48505c;font-weight:600}bdi,svg text{unicode-bid
 svg text{font-size:12px;fill:#30363d}svg .axis-title{font-size:12.5px;fill:#48505c}svg .grid{stroke:#eceef1}
 svg .axis{stroke:#9aa1ab}.empty{color:#68707c;font-style:italic}.note{color:#68707c;font-size:13px}
 .headlines{background:#fff;border:1px solid #e1e4e8;border-radius:8px;padding:10px 10px 10px 30px}
+.act-now figure{margin-bottom:12px}.act-now td:last-child{white-space:normal}
 """
 
 _SCRIPT = """
