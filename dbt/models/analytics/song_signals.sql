@@ -353,10 +353,11 @@ signals as (
 
 final as (
 
+    -- (each column cast to its contract type: an incremental build compares them with the table's)
     select
-        chart_id,
-        chart_date,
-        song_id,
+        cast(chart_id as varchar(64)) as chart_id,
+        cast(chart_date as date) as chart_date,
+        cast(song_id as varchar(64)) as song_id,
         cast(signal as varchar(32)) as signal,
         cast(rank as integer) as rank,
         cast(previous_rank as integer) as previous_rank,
