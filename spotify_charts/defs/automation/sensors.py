@@ -16,7 +16,7 @@ from spotify_charts.defs.automation.catchup import missing_dates, ranges, window
 from spotify_charts.defs.automation.dead_runs import prune_failed_runs, release_dead_runs
 from spotify_charts.defs.automation.jobs import ingest_job
 from spotify_charts.defs.automation.run_requests import chart_dates_request, loaded_or_in_flight
-from spotify_charts.defs.automation.signal_messages import SignalsCursor, due_signals, oldest_date, signals_message
+from spotify_charts.defs.automation.signal_messages import SignalsCursor, due_signals, signals_message
 from spotify_charts.defs.resources import ChartSourceResource, WarehouseResource
 from spotify_charts.defs.run_tags import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG, PARTITION_TAG
 from spotify_charts.regions import daily_alias
@@ -194,7 +194,7 @@ def song_signals_webhook(context: dg.SensorEvaluationContext, warehouse: Warehou
     cursor = SignalsCursor.parse(context.cursor)
     if cursor.handled == built.storage_id:
         return dg.SkipReason("every date of the latest build of marts.song_signals is handled")
-    oldest = oldest_date(dt.datetime.now(dt.UTC).date(), horizon)
+    oldest = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=horizon)  # the oldest date the webhook gets
     charts = None if regions is None else [daily_alias(code) for code in regions]
     try:
         due = due_signals(warehouse.get_warehouse().query, oldest, charts, cursor.posted)

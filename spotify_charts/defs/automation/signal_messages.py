@@ -48,11 +48,6 @@ class SignalsCursor:
         return json.dumps({"posted": posted, "handled": self.handled})
 
 
-def oldest_date(today: dt.date, horizon_days: int) -> dt.date:
-    """The oldest chart date the webhook gets."""
-    return today - dt.timedelta(days=horizon_days)
-
-
 def due_signals(
     query: Query, oldest: dt.date, charts: Iterable[str] | None, posted: set[dt.date]
 ) -> dict[dt.date, list[dict]]:
