@@ -17,6 +17,7 @@ from spotify_charts.defs.automation.sensors import (
     dead_runs,
     log_run_failures,
     new_chart_dates,
+    song_signals_webhook,
 )
 from spotify_charts.defs.resources import build_resources
 
@@ -42,7 +43,7 @@ defs = dg.Definitions(
     asset_checks=[latest_chart_date_is_recent],
     jobs=[ingest_job, all_assets_job, import_history_job, full_rebuild_job],
     schedules=[daily_charts_schedule, weekly_full_rebuild_schedule],
-    sensors=[new_chart_dates, csv_exports, automation_conditions, log_run_failures, dead_runs],
+    sensors=[new_chart_dates, csv_exports, automation_conditions, log_run_failures, dead_runs, song_signals_webhook],
     resources=build_resources(),
     executor=executor,
 )

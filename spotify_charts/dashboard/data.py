@@ -19,7 +19,19 @@ CONTRACT_TABLES = (
     "song_lifecycle",
     "top_songs",
     "top_artists",
+    "song_signals",
 )
+SIGNALS = "song_signals"
+# The signal rules (marts.song_signals), in the order the page and the messages list them, with
+# their labels (docs/signals.md says what each means).
+SIGNAL_RULES = {
+    "top_10_entry": "Into the top 10",
+    "top_10_exit": "Out of the top 10",
+    "climbing": "Climbing after the debut",
+    "fading_early": "Fading early: time to push",
+    "reentry": "Back on the chart",
+    "spreading": "Spreading from other charts",
+}
 LONGEVITY_BUCKETS = ("1 week", "2-3 weeks", "4-6 weeks", "7-9 weeks", "10-15 weeks", "16+ weeks")
 MIN_DAYS = 2  # a chart with fewer loaded dates has nothing to compare yet
 TOP_N = 10
@@ -90,10 +102,22 @@ def load(query: Query, existing_tables: set[str]) -> DashboardData:
 
 
 def _rows_of(table: str) -> str:
-    """The query for the rows of a contract table the page can show (all, or RANKED's first)."""
+    """The query for the rows of a contract table the page can show (all, RANKED's first, or the
+    signals of each chart's latest loaded date with the songs' names)."""
+    if table == SIGNALS:
+        return SIGNALS_OF_LATEST_DATES
     if table not in RANKED:
         return f"select * from marts.{table}"
     return (
         f"select * from (select ranked.*, rank() over (partition by chart_id order by {RANKED[table]}) "
         f"as dashboard_rank from marts.{table} as ranked) as firsts where dashboard_rank <= {TOP_N}"
     )
+
+
+# Each chart's signals on its latest loaded date, with the song's name and artists.
+SIGNALS_OF_LATEST_DATES = (
+    "select signals.*, songs.track_name, songs.artist_names from marts.song_signals as signals "
+    "inner join marts.dim_charts as charts "
+    "on signals.chart_id = charts.chart_id and signals.chart_date = charts.last_chart_date "
+    "left join marts.dim_songs as songs on signals.song_id = songs.song_id"
+)

@@ -12,7 +12,15 @@ import html
 import json
 from collections.abc import Callable
 
-from spotify_charts.dashboard.data import LIFECYCLE_MIN_SONGS, LONGEVITY_BUCKETS, TOP_N, ChartData, DashboardData
+from spotify_charts.dashboard.data import (
+    LIFECYCLE_MIN_SONGS,
+    LONGEVITY_BUCKETS,
+    SIGNAL_RULES,
+    SIGNALS,
+    TOP_N,
+    ChartData,
+    DashboardData,
+)
 from spotify_charts.dashboard.svg import (
     NAME_LIMIT,
     column_chart,
@@ -90,6 +98,62 @@ def summary_markdown(data: DashboardData) -> str:
     if data.is_sample:
         lines.append("\nSample data (the built-in simulated charts), not real Spotify charts.")
     return "\n".join(lines)
+
+
+def signals_by_rule(chart: ChartData) -> dict[str, list[dict]]:
+    """The chart's signals on its latest loaded date, by rule (SIGNAL_RULES' order; rules with
+    none left out), best rank first (a song gone from the chart last)."""
+    rows = [r for r in chart.tables.get(SIGNALS, []) if r["chart_date"] == chart.last_date]
+    grouped = {rule: [r for r in rows if r["signal"] == rule] for rule in SIGNAL_RULES}
+    return {
+        rule: sorted(found, key=lambda r: (r["rank"] is None, r["rank"] or 0, r["previous_rank"] or 0, r["song_id"]))
+        for rule, found in grouped.items()
+        if found
+    }
+
+
+def _act_now(chart: ChartData) -> str:
+    """The section a chart opens with: its songs at a decision point on its latest loaded date."""
+    by_rule = signals_by_rule(chart)
+    title = f"<h3>Act now: signals on {esc(chart.last_date)}</h3>"
+    if not by_rule:
+        return (
+            f"{title}<p class='empty' data-signals='none'>No signal on {esc(chart.last_date)}: no song on this "
+            "chart crossed a threshold that day.</p>"
+        )
+    tables = [
+        table(
+            f"signals-{rule}", f"{SIGNAL_RULES[rule]} ({len(rows)})", ["song", "artists", "rank", "reason"],
+            [(r["track_name"] or r["song_id"], r["artist_names"] or "", f"#{r['rank']}" if r["rank"] else "–",
+              r["reason"]) for r in rows],
+            widths=[26, 24, 8, 42], names=[0, 1],
+        )
+        for rule, rows in by_rule.items()
+    ]  # fmt: skip
+    return f"{title}<div class='act-now'>{''.join(tables)}</div>"
+
+
+SIGNALS_SHOWN_IN_UI = 50  # rows of the UI's signals table; the counts cover them all
+
+
+def latest_signals(data: DashboardData) -> tuple[dt.date | None, dict[str, int], str]:
+    """The latest loaded date, its signal count per rule over the charts loaded to it, and a
+    Markdown table of those signals for the Dagster UI, every name and reason escaped."""
+    latest = max((c.last_date for c in data.charts), default=None)
+    charts = [c for c in data.charts if c.last_date == latest]
+    rows = [(c, rule, r) for c in charts for rule, found in signals_by_rule(c).items() for r in found]
+    counts = {rule: sum(1 for _, found, _ in rows if found == rule) for rule in SIGNAL_RULES}
+    if not rows:
+        return latest, counts, f"No signal on {latest or 'any date'}."
+    lines = ["| chart | signal | song | artists | rank | reason |", "| --- | --- | --- | --- | --- | --- |"]
+    for chart, rule, r in rows[:SIGNALS_SHOWN_IN_UI]:
+        lines.append(
+            f"| {md(chart.chart_id)} | {md(SIGNAL_RULES[rule])} | {md(r['track_name'] or r['song_id'])} | "
+            f"{md(r['artist_names'] or '')} | {r['rank'] or '–'} | {md(r['reason'], 256)} |"
+        )
+    if len(rows) > SIGNALS_SHOWN_IN_UI:
+        lines.append(f"\n{len(rows) - SIGNALS_SHOWN_IN_UI} more on the dashboard.")
+    return latest, counts, "\n".join(lines)
 
 
 def _chart_section(chart: ChartData, hidden: bool) -> str:
@@ -192,7 +256,7 @@ def _chart_section(chart: ChartData, hidden: bool) -> str:
         f"days).</li></ul>"
     )
     return (
-        f"<section {attrs}>{header}{answers}"
+        f"<section {attrs}>{header}{_act_now(chart)}{answers}"
         f"<h3>When to release</h3><div class='grid'>{''.join(q1)}</div>"
         f"<h3>How songs perform over time</h3><div class='grid'>{''.join(q2)}</div>"
         f"<h3>Who performs best</h3><div class='grid'>{''.join(q3)}</div></section>"
@@ -218,6 +282,7 @@ text-overflow:ellipsis}th{color:#48505c;font-weight:600}bdi,svg text{unicode-bid
 svg text{font-size:12px;fill:#30363d}svg .axis-title{font-size:12.5px;fill:#48505c}svg .grid{stroke:#eceef1}
 svg .axis{stroke:#9aa1ab}.empty{color:#68707c;font-style:italic}.note{color:#68707c;font-size:13px}
 .headlines{background:#fff;border:1px solid #e1e4e8;border-radius:8px;padding:10px 10px 10px 30px}
+.act-now figure{margin-bottom:12px}.act-now td:last-child{white-space:normal}
 """
 
 _SCRIPT = """

@@ -242,6 +242,26 @@ SCHEDULE_CRON = Setting(
 ALERT_WEBHOOK = Setting(
     "SPOTIFY_CHARTS_ALERT_WEBHOOK", None, "a URL to POST run failures to as JSON", parsers.url, secret=True
 )
+SIGNALS_WEBHOOK = Setting(
+    "SPOTIFY_CHARTS_SIGNALS_WEBHOOK",
+    None,
+    "a URL to POST each chart date's song signals to as JSON (Slack-style: a `text` summary plus the rows), once per date, by the `song_signals_webhook` sensor (docs/signals.md)",
+    parsers.url,
+    secret=True,
+)
+SIGNALS_REGIONS = Setting(
+    "SPOTIFY_CHARTS_SIGNALS_REGIONS",
+    None,
+    "comma-separated region codes whose charts' signals the message carries",
+    parsers.regions,
+    default_text="every loaded chart",
+)
+SIGNALS_HORIZON_DAYS = Setting(
+    "SPOTIFY_CHARTS_SIGNALS_HORIZON_DAYS",
+    "3",
+    "the webhook gets chart dates at most this many days before today (UTC); older dates, such as a backfill's, are never posted",
+    parsers.integer(0, 3650),
+)
 # --- the Dagster instance
 KEEP_FAILED_RUNS_DAYS = Setting(
     "SPOTIFY_CHARTS_KEEP_FAILED_RUNS_DAYS",

@@ -93,6 +93,51 @@ def test_the_numbers_on_the_page_are_the_contract_tables(marts_warehouse, page):
     assert "Sample data." in html and "not real" in html
 
 
+def test_each_chart_opens_with_the_signals_of_its_latest_date(marts_warehouse, page):
+    html = page.read_text()
+    for alias in ALIASES:
+        chart = section(html, alias)
+        # "Act now" comes first, before the headline answers
+        assert chart.index("<h3>Act now: signals on 2025-03-20</h3>") < chart.index("class='headlines'")
+        expected = marts_warehouse.query(
+            "select signal, count(*) as n from marts.song_signals "
+            f"where chart_id = '{alias}' and chart_date = '2025-03-20' group by signal"
+        )
+        assert expected
+        shown = {
+            rule: len(re.findall(r"<tr><td>", chart.split(f'data-table="signals-{rule}"')[1].split("</figure>")[0]))
+            for rule in re.findall(r'data-table="signals-([a-z_0-9]+)"', chart)
+        }
+        assert shown == {r["signal"]: r["n"] for r in expected}
+        # each row: the song's name and artists, its rank and the reason
+        song = marts_warehouse.query(
+            "select songs.track_name, signals.rank, signals.reason from marts.song_signals as signals "
+            "inner join marts.dim_songs as songs on signals.song_id = songs.song_id "
+            f"where chart_id = '{alias}' and chart_date = '2025-03-20' and signal = 'top_10_entry' "
+            "order by signals.rank limit 1"
+        )
+        if song:
+            table = chart.split('data-table="signals-top_10_entry"')[1]
+            cells = re.findall(r"<td>(.*?)</td>", re.search(r"<tbody><tr>(.*?)</tr>", table).group(1))
+            assert svg.esc(svg.clean(song[0]["track_name"])) in cells[0]
+            assert cells[2:] == [f"#{song[0]['rank']}", svg.esc(song[0]["reason"])]
+
+
+def test_a_day_without_signals_says_so(marts_warehouse):
+    data = dashboard_data.load(marts_warehouse.query, marts_warehouse.table_names("marts"))
+    for chart in data.charts:
+        chart.tables["song_signals"] = []
+    html = dashboard.render(data, NOW)
+    assert "No signal on 2025-03-20: no song on this chart crossed a threshold that day." in section(
+        html, "regional-ee-daily"
+    )
+    assert 'data-table="signals-' not in html
+    assert dashboard.latest_signals(data)[1:] == (
+        dict.fromkeys(dashboard_data.SIGNAL_RULES, 0),
+        "No signal on 2025-03-20.",
+    )
+
+
 def test_the_page_reads_only_the_rows_it_can_show_and_is_the_page_of_every_row(marts_warehouse):
     """The ranked tables are read to their first TOP_N rows per chart (ties included), not whole: at
     73 charts x 5 years that was a million rows and 1.1 GB in the dashboard's step."""
@@ -102,10 +147,17 @@ def test_the_page_reads_only_the_rows_it_can_show_and_is_the_page_of_every_row(m
         for table in dashboard_data.CONTRACT_TABLES:
             chart.tables[table] = marts_warehouse.query(
                 f"select * from marts.{table} where chart_id = '{chart.chart_id}'"
+                if table != dashboard_data.SIGNALS
+                else "select signals.*, songs.track_name, songs.artist_names from marts.song_signals as signals "
+                "left join marts.dim_songs as songs on signals.song_id = songs.song_id "
+                f"where signals.chart_id = '{chart.chart_id}'"
             )
     assert dashboard.render(read, NOW) == dashboard.render(every_row, NOW)
     for chart, whole in zip(read.charts, every_row.charts, strict=True):
         assert 0 < len(chart.tables["top_songs"]) == dashboard_data.TOP_N < len(whole.tables["top_songs"])
+        # the signals of the chart's latest loaded date alone
+        assert 0 < len(chart.tables["song_signals"]) < len(whole.tables["song_signals"])
+        assert {r["chart_date"] for r in chart.tables["song_signals"]} == {chart.last_date}
         assert dashboard.headlines(chart) == dashboard.headlines(whole)
 
 
@@ -250,6 +302,9 @@ def layout(tab, chart_id: str) -> dict:
             runsFigure: runs ? runs.clientWidth : null,
             text: section.innerText,
             tooltips: [...section.querySelectorAll('bdi[title]')].map(b => b.title),
+            actNow: [...section.querySelectorAll('.act-now bdi[title]')].map(b => b.title),
+            actNowWidest: Math.max(...[...section.querySelectorAll('.act-now table')]
+                                       .map(t => t.getBoundingClientRect().width - t.parentElement.clientWidth)),
           };
         }""",
         chart_id,
@@ -287,6 +342,9 @@ def test_hostile_names_break_nothing_in_chromium(page, hostile_page):
             assert i < 0, repr(shown["text"][max(0, i - 400) : i + 40])
             assert "x" * 10_000 in shown["tooltips"]
             assert "<script>" in shown["text"] or "![px]" in shown["text"]  # shown as text, not run
+            # the "Act now" tables show hostile names too, as text, each table within its box
+            assert set(shown["actNow"]) & {svg.clean(n) for n in HOSTILE_NAMES}
+            assert shown["actNowWidest"] <= 0
         tab.screenshot(path=str(ARTIFACTS / "dashboard-hostile.png"), full_page=True)
         counts = tab.evaluate("() => [document.images.length, document.scripts.length, document.links.length]")
         browser.close()

@@ -156,7 +156,7 @@ def test_redshift_sql_compiles_and_parses_as_redshift(tmp_path):
     assert compiled.returncode == 0, compiled.stdout[-3000:]
     files = list((tmp_path / "target" / "compiled").rglob("*.sql"))
     models = {p.stem: p.read_text() for p in files if p.parent.suffix != ".yml"}  # data tests sit in *.yml/
-    assert len(models) == 33 and len(files) > 150
+    assert len(models) == 34 and len(files) > 150
     for path in files:  # models and data tests alike
         statements = sqlglot.parse(path.read_text(), read="redshift", error_level=ErrorLevel.RAISE)
         assert statements and all(s is not None for s in statements), path.name
@@ -263,3 +263,21 @@ def test_dbt_keeps_working_after_a_query_spills_to_disk(tmp_path):
     assert "PASS=4 " in built.stdout and "ERROR=0" in built.stdout
     with warehouse.connect() as con:
         assert con.execute("select n from main.after_the_spill").fetchall() == [(1_500_000,)]
+
+
+@pytest.mark.parametrize(
+    ("dbt_vars", "message"),
+    [
+        ('{"signals_fading_pct": 101}', "var signals_fading_pct must be a whole number from 1 to 100, got 101"),
+        ('{"signals_reentry_days": -7}', "var signals_reentry_days must be a whole number from 1 to 3650, got -7"),
+        ('{"signals_climbing_places": "ten"}', "var signals_climbing_places must be a whole number from 1 to 199"),
+    ],
+)
+def test_a_signal_threshold_that_makes_no_sense_stops_the_build_naming_the_var(tmp_path, dbt_vars, message):
+    compiled = dbt(
+        ["compile", "--no-introspect", "--no-populate-cache", "--select", "song_signals", "--vars", dbt_vars],
+        {"SPOTIFY_CHARTS_WAREHOUSE": "redshift"},
+        tmp_path,
+    )
+    assert compiled.returncode != 0
+    assert message in compiled.stdout, compiled.stdout[-3000:]

@@ -29,6 +29,7 @@ KEPT = [
     "marts.release_day_performance",
     "marts.top_artists",
     "marts.artist_days_at_number_one",
+    "marts.song_signals",
     "marts.dim_songs",
     "marts.dim_tracks",
     "intermediate.int_chart_song_days",
@@ -98,6 +99,10 @@ def test_the_marts_after_daily_updates_and_corrections_equal_a_full_rebuild(tmp_
     # A daily update: one new date, for both charts. Only it counts as changed, and the per-song
     # models recompute only the (chart, song) pairs on it, from their own history: what keeps
     # the daily cost flat.
+    last_built = FIRST_BUILD[-1]
+    warehouse.sql("update marts.song_signals set reason = 'marked' where chart_date = ?", last_built)
+    marked = warehouse.count("select count(*) from marts.song_signals where chart_date = ?", last_built)
+    assert marked > 0
     warehouse.facts(new_days[0], new_days[0])
     warehouse.analytics()
     assert changed_dates(warehouse) == [(ee_chart, new_days[0]), (global_chart, new_days[0])]
@@ -106,6 +111,12 @@ def test_the_marts_after_daily_updates_and_corrections_equal_a_full_rebuild(tmp_
     assert recomputed == warehouse.count(pairs.format("int_chart_song_days", "chart_date = ?"), new_days[0])
     assert 0 < recomputed < warehouse.count("select count(*) from intermediate.int_chart_songs")
     assert warehouse.count("select count(*) from intermediate.int_analytics__changed_songs") == 0  # handled
+    # The signals too: the new date's are computed, no earlier date's. (The previous date's rows
+    # were marked before the update and keep the mark; the correction below recomputes them.)
+    assert warehouse.count("select count(*) from marts.song_signals where chart_date = ?", new_days[0]) > 0
+    assert warehouse.sql("select count(*), min(reason) from marts.song_signals where chart_date = ?", last_built) == [
+        (marked, "marked")
+    ]
 
     # Then, in one build: the next date, a correction of an old date, a re-issue and a rename.
     day = new_days[1]

@@ -84,3 +84,29 @@ def test_the_runs_table_has_fixed_column_widths_and_shortened_names():
     cells = re.findall(r"<td>(.*?)</td>", html)
     assert cells[0].endswith(">" + "z" * 59 + "…</bdi>")
     assert cells[1] == '<bdi title="evil.exe">evil.exe</bdi>' and cells[2] == "5"
+
+
+def test_the_ui_signals_table_renders_with_no_live_link_image_or_html():
+    """The dashboard asset's `signals` metadata: one row per signal of the latest date, every name
+    (and the reason) escaped, so none can become a link, an image or a column."""
+    charts = []
+    for i, song in enumerate(HOSTILE_NAMES):
+        chart = chart_named(f"regional-x{i}-daily", song, "a")
+        chart.tables["song_signals"] = [
+            {"chart_date": chart.last_date, "signal": "top_10_entry", "song_id": "s", "track_name": song,
+             "artist_names": HOSTILE_NAMES[(i + 1) % len(HOSTILE_NAMES)], "rank": 3, "previous_rank": 12,
+             "reason": "into the top 10 at #3 (from #12)"},
+            {"chart_date": chart.last_date - dt.timedelta(days=1), "signal": "climbing", "song_id": "s",
+             "track_name": song, "artist_names": "", "rank": 9, "previous_rank": 12, "reason": "older"},
+        ]  # fmt: skip
+        charts.append(chart)
+    date, counts, table = page.latest_signals(DashboardData(charts, ["csv"]))
+    assert date == dt.date(2025, 3, 1)
+    assert counts == {**dict.fromkeys(counts, 0), "top_10_entry": len(HOSTILE_NAMES)}
+    rendered = MarkdownIt("commonmark").enable("table").render(table)
+    assert set(re.findall(r"<([a-z0-9]+)", rendered)) == {"table", "thead", "tbody", "tr", "th", "td"}
+    rows = re.findall(r"<tr>(.*?)</tr>", rendered, re.S)
+    assert len(rows) == 1 + len(HOSTILE_NAMES)
+    assert all(row.count("<td>") == 6 for row in rows[1:])
+    assert not re.search(r"https?:|www\.|(?<!\\)@", table)
+    assert "into the top 10 at #3 (from #12)" in rendered and "evil.exe" in rendered and "\u202e" not in table

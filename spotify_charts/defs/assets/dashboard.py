@@ -6,7 +6,7 @@ import dagster as dg
 from dagster_dbt import build_dbt_asset_selection
 
 from spotify_charts.dashboard.data import load
-from spotify_charts.dashboard.page import PAGE_KEY, render, summary_markdown
+from spotify_charts.dashboard.page import PAGE_KEY, latest_signals, render, summary_markdown
 from spotify_charts.defs.assets.dbt import analytics_dbt_models
 from spotify_charts.defs.partitions import WAREHOUSE_POOL
 from spotify_charts.defs.resources import FileStoreResource, WarehouseResource
@@ -32,7 +32,8 @@ CONTRACT_TABLE_KEYS = sorted(CONTRACT_SELECTION.resolve([analytics_dbt_models]))
 def dashboard_page(
     context: dg.AssetExecutionContext, file_store: FileStoreResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    """One self-contained HTML page (no request to any other host) with every loaded chart's answers."""
+    """One self-contained HTML page (no request to any other host) with every loaded chart's answers,
+    opening with the songs to act on; its metadata counts the latest loaded date's signals."""
     with permanent_failures_not_retried():
         source = warehouse.get_warehouse()
         data = load(source.query, source.table_names("marts"))
@@ -41,11 +42,16 @@ def dashboard_page(
         store.write(PAGE_KEY, page.encode())
         location = store.uri(PAGE_KEY)
     context.log.info(f"dashboard written to {location}")
+    signals_date, signal_counts, signals_table = latest_signals(data)
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(location),
             "summary": dg.MetadataValue.md(summary_markdown(data)),
             "charts": len(data.charts),
             "bytes": len(page.encode()),
+            # the latest loaded date's signals (marts.song_signals): a count per rule, and the rows
+            "signals_date": dg.MetadataValue.text(str(signals_date or "-")),
+            **{f"signals_{rule}": dg.MetadataValue.int(count) for rule, count in signal_counts.items()},
+            "signals": dg.MetadataValue.md(signals_table),
         }
     )

@@ -1,4 +1,5 @@
-"""Failure alerts: a JSON message POSTed to a webhook (Slack-style incoming webhooks and the like).
+"""Failure alerts: a JSON message POSTed to a webhook (Slack-style incoming webhooks and the like;
+the song signals' messages are POSTed the same way).
 
 Plain module (no Dagster import). The webhook URL often carries a secret token, so it never
 appears in a log line, an exception message or metadata.
@@ -25,12 +26,13 @@ def failure_message(run_id: str, job: str, assets: list[str], partition: str | N
     }
 
 
-def post_alert(url: str, message: dict) -> str | None:
-    """POST the message; returns None on success, else what went wrong (without the URL)."""
+def post_alert(url: str, message: dict, webhook: str = "alert webhook") -> str | None:
+    """POST the message; returns None on success, else what went wrong, naming the `webhook`
+    (never its URL)."""
     try:
         response = requests.post(url, json=message, timeout=TIMEOUT_SECONDS)
     except requests.RequestException as exc:
-        return f"alert webhook unreachable ({type(exc).__name__})"
+        return f"{webhook} unreachable ({type(exc).__name__})"
     if response.status_code >= 300:
-        return f"alert webhook answered HTTP {response.status_code}"
+        return f"{webhook} answered HTTP {response.status_code}"
     return None

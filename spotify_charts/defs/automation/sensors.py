@@ -1,7 +1,8 @@
 """Sensors: new chart dates (keeps the charts current; ships stopped), chart CSV downloads
 (imports what lands in the CSV folder setting; running), the automation sensor (dbt models and
-dashboard follow new data; running), run failures (log line and optional webhook; running), and
-dead runs (ends runs whose process is gone and frees their warehouse slot; running)."""
+dashboard follow new data; running), run failures (log line and optional webhook; running), dead
+runs (ends runs whose process is gone and frees their warehouse slot; running), and the song
+signals webhook (each chart date's signals posted once; running, idle until its URL is set)."""
 
 import datetime as dt
 import json
@@ -15,8 +16,10 @@ from spotify_charts.defs.automation.catchup import missing_dates, ranges, window
 from spotify_charts.defs.automation.dead_runs import prune_failed_runs, release_dead_runs
 from spotify_charts.defs.automation.jobs import ingest_job
 from spotify_charts.defs.automation.run_requests import chart_dates_request, loaded_or_in_flight
-from spotify_charts.defs.resources import ChartSourceResource
+from spotify_charts.defs.automation.signal_messages import SignalsCursor, due_signals, signals_message
+from spotify_charts.defs.resources import ChartSourceResource, WarehouseResource
 from spotify_charts.defs.run_tags import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG, PARTITION_TAG
+from spotify_charts.regions import daily_alias
 from spotify_charts.sources.csv_folder import ReadyExport, run_key, scan_folder
 
 
@@ -156,3 +159,53 @@ def dead_runs(context: dg.SensorEvaluationContext):
     for line in released:
         context.log.warning(line)
     return dg.SkipReason("; ".join(released) if released else "every run in progress has its process")
+
+
+SONG_SIGNALS = dg.AssetKey(["marts", "song_signals"])
+
+
+@dg.sensor(
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=f"Posts each chart date's song signals to {settings.SIGNALS_WEBHOOK.name} once, after they are built.",
+)
+def song_signals_webhook(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
+    """Reads marts.song_signals after each new materialisation of it and POSTs every chart date
+    within the horizon not posted yet, one message a date. The dates posted are kept in the
+    cursor (a re-run, a backfill or a daemon restart posts nothing twice). A failed POST, or a
+    warehouse busy with a run, leaves the materialisation unhandled: the next tick tries again.
+    The URL may hold a token: it is never logged."""
+    try:
+        url = settings.get(settings.SIGNALS_WEBHOOK)
+        regions = settings.get(settings.SIGNALS_REGIONS)
+        horizon = settings.get(settings.SIGNALS_HORIZON_DAYS)
+    except settings.SettingError as exc:
+        context.log.warning(f"no signals posted: {exc}")
+        return dg.SkipReason(f"no signals posted: {exc}")
+    if not url:
+        return dg.SkipReason(f"{settings.SIGNALS_WEBHOOK.name} is not set")
+    built = next(iter(context.instance.fetch_materializations(SONG_SIGNALS, limit=1).records), None)
+    if built is None:
+        return dg.SkipReason("marts.song_signals has not been built yet")
+    cursor = SignalsCursor.parse(context.cursor)
+    if cursor.handled == built.storage_id:
+        return dg.SkipReason("every date of the latest build of marts.song_signals is handled")
+    oldest = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=horizon)  # the oldest date the webhook gets
+    charts = None if regions is None else [daily_alias(code) for code in regions]
+    try:
+        due = due_signals(warehouse.get_warehouse().query, oldest, charts, cursor.posted)
+    except Exception as exc:  # e.g. DuckDB's file held by a run: read it next tick
+        context.log.warning(f"signals not read ({type(exc).__name__}: {exc}); the next tick tries again")
+        return dg.SkipReason("the warehouse could not be read; the next tick tries again")
+    for chart_date, rows in due.items():
+        problem = post_alert(url, signals_message(chart_date, rows), "signals webhook")
+        if problem:
+            context.log.warning(f"signals of {chart_date} not posted: {problem}; the next tick tries again")
+            context.update_cursor(cursor.dump(oldest))
+            return dg.SkipReason(f"signals of {chart_date} not posted: {problem}")
+        cursor.posted.add(chart_date)
+        context.log.info(f"signals of {chart_date} posted ({len(rows)} rows)")
+    cursor.handled = built.storage_id
+    context.update_cursor(cursor.dump(oldest))
+    posted = ", ".join(str(d) for d in due)
+    return dg.SkipReason(f"posted the signals of {posted}" if due else f"no unposted signals since {oldest}")

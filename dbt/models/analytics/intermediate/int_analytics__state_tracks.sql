@@ -5,6 +5,7 @@
 -- depends_on: {{ ref('int_chart_song_runs') }}
 -- depends_on: {{ ref('int_chart_song_months') }}
 -- depends_on: {{ ref('int_chart_song_debut_days') }}
+-- depends_on: {{ ref('song_signals') }}
 
 with
 
