@@ -25,6 +25,14 @@ YESTERDAY, TWO_DAYS_AGO, LONG_AGO = (TODAY - dt.timedelta(days=n) for n in (1, 2
 GLOBAL, EE = "regional-global-daily", "regional-ee-daily"
 
 
+@pytest.fixture(autouse=True)
+def fixed_today(monkeypatch):
+    """The sensor's "today" is the dates' today, even in a run that passes midnight UTC."""
+    from spotify_charts.defs.automation import sensors
+
+    monkeypatch.setattr(sensors, "utc_today", lambda: TODAY)
+
+
 @pytest.fixture
 def webhook():
     """A real HTTP server on 127.0.0.1 that records what it is sent; `status` and `delay` say how

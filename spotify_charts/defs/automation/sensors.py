@@ -20,6 +20,7 @@ from spotify_charts.defs.automation.signal_messages import SignalsCursor, due_si
 from spotify_charts.defs.resources import ChartSourceResource, WarehouseResource
 from spotify_charts.defs.run_tags import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG, PARTITION_TAG
 from spotify_charts.regions import daily_alias
+from spotify_charts.sources import utc_today
 from spotify_charts.sources.csv_folder import ReadyExport, run_key, scan_folder
 
 
@@ -190,7 +191,7 @@ def song_signals_webhook(context: dg.SensorEvaluationContext, warehouse: Warehou
     cursor = SignalsCursor.parse(context.cursor)
     if cursor.handled == built.storage_id:
         return dg.SkipReason("every date of the latest build of marts.song_signals is handled")
-    oldest = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=horizon)  # the oldest date the webhook gets
+    oldest = utc_today() - dt.timedelta(days=horizon)  # the oldest date the webhook gets
     charts = None if regions is None else [daily_alias(code) for code in regions]
     try:
         due = due_signals(warehouse.get_warehouse().query, oldest, charts, cursor.posted)
