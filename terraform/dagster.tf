@@ -5,7 +5,8 @@
 # image's roles as compose does (spotify_charts/cli/stack.py): they find the code server through
 # deploy/workspace.yaml, so the code location is "spotify_charts" everywhere. Before every daemon
 # start (a deployment, the restart after `make aws-bootstrap`) a "migrate" container upgrades
-# Dagster's schema; the daemon waits for it to succeed. A one-off bootstrap task creates the
+# Dagster's schema (with deploy/ecs/migrate/dagster.yaml, storage only); the daemon waits for it
+# to succeed. A one-off bootstrap task creates the
 # database users. Until an image is pushed (image_tag null) every service runs zero tasks. Two task roles: "dagster" (webserver and daemon: start, watch and stop runs, read
 # step logs) and "pipeline" (code server and runs, main.tf); one execution role pulls the image,
 # writes the logs and reads exactly the secrets the task definitions inject.
@@ -40,6 +41,13 @@ locals {
     PGSSLMODE     = "verify-full"
     PGSSLROOTCERT = local.rds_ca_bundle
   }
+  # The schema migration (the daemon task's "migrate" container, the bootstrap task) reads
+  # deploy/ecs/migrate/dagster.yaml: the same storage, and no run launcher, whose EcsRunLauncher
+  # would need DAGSTER_ECS_RUN_TASK_DEFINITION and ecs:DescribeTaskDefinition just to print the
+  # instance's description (`dagster instance migrate` does).
+  migrate_environment = merge(local.instance_environment, { DAGSTER_HOME = "${local.dagster_home}/migrate" })
+  # The webserver and the daemon build the run launcher (deploy/ecs/dagster.yaml).
+  launcher_environment = merge(local.instance_environment, { DAGSTER_ECS_RUN_TASK_DEFINITION = aws_ecs_task_definition.run.arn })
   instance_secrets = {
     DAGSTER_PG_PASSWORD = "${aws_secretsmanager_secret.this["dagster_user"].arn}:password::"
   }
@@ -503,7 +511,7 @@ resource "aws_ecs_task_definition" "webserver" {
     command                = ["webserver", "--port", tostring(local.ui_port)]
     healthCheck            = local.health_check["webserver"]
     portMappings           = [{ containerPort = local.ui_port, protocol = "tcp" }]
-    environment            = [for k, v in merge(local.instance_environment, { DAGSTER_ECS_RUN_TASK_DEFINITION = aws_ecs_task_definition.run.arn }) : { name = k, value = v }]
+    environment            = [for k, v in local.launcher_environment : { name = k, value = v }]
     secrets                = [for k, v in local.instance_secrets : { name = k, valueFrom = v }]
     logConfiguration       = local.log_configuration["webserver"]
   }])
@@ -528,7 +536,7 @@ resource "aws_ecs_task_definition" "daemon" {
       image            = local.image
       essential        = false
       command          = ["migrate"]
-      environment      = [for k, v in local.instance_environment : { name = k, value = v }]
+      environment      = [for k, v in local.migrate_environment : { name = k, value = v }]
       secrets          = [for k, v in local.instance_secrets : { name = k, valueFrom = v }]
       logConfiguration = local.log_configuration["migrate"]
     },
@@ -539,7 +547,7 @@ resource "aws_ecs_task_definition" "daemon" {
       command          = ["daemon"]
       dependsOn        = [{ containerName = "migrate", condition = "SUCCESS" }]
       healthCheck      = local.health_check["daemon"]
-      environment      = [for k, v in merge(local.instance_environment, { DAGSTER_ECS_RUN_TASK_DEFINITION = aws_ecs_task_definition.run.arn }) : { name = k, value = v }]
+      environment      = [for k, v in local.launcher_environment : { name = k, value = v }]
       secrets          = [for k, v in local.instance_secrets : { name = k, valueFrom = v }]
       logConfiguration = local.log_configuration["daemon"]
     },
@@ -630,7 +638,7 @@ resource "aws_ecs_task_definition" "bootstrap" {
         "--warehouse-database", local.postgres_warehouse, "--warehouse-user", local.postgres_user,
       ],
     )
-    environment      = [for k, v in local.instance_environment : { name = k, value = v }] # the instance it migrates
+    environment      = [for k, v in local.migrate_environment : { name = k, value = v }] # the instance it migrates
     secrets          = [for k, v in local.bootstrap_secrets : { name = k, valueFrom = v }]
     logConfiguration = local.log_configuration["bootstrap"]
   }])

@@ -73,8 +73,15 @@ def test_the_ecs_instance_config_reads_what_the_task_definitions_provide(tf):
                 walk(value)
 
     walk(config)
+    # The webserver's and the daemon's environment (launcher_environment: the instance's and the
+    # run task definition). Which container gets which, and the migration's own instance
+    # (deploy/ecs/migrate), are checked per container by terraform test
+    # (every_container_gets_what_its_dagster_yaml_reads).
+    expression = tf["locals"]["launcher_environment"]
+    launcher = re.fullmatch(r"\$\{merge\(local\.instance_environment, \{(.*)\}\)\}", expression)
+    assert launcher, expression
     provided = set(tf["locals"]["instance_environment"]) | set(tf["locals"]["instance_secrets"])
-    provided.add("DAGSTER_ECS_RUN_TASK_DEFINITION")
+    provided |= set(re.findall(r"(\w+) =", launcher.group(1)))
     assert wanted <= provided, f"dagster.yaml reads {wanted - provided}, which no task definition sets"
     assert tf["locals"]["instance_environment"]["DAGSTER_HOME"] == "${local.dagster_home}"
     assert tf["locals"]["dagster_home"].endswith("/deploy/ecs")

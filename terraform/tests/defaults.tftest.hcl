@@ -283,3 +283,39 @@ run "zones_with_letters_that_skip" {
     error_message = "the subnets must be in the zones AWS lists"
   }
 }
+
+# Each container gets every variable the dagster.yaml of its DAGSTER_HOME reads (the file in this
+# repository the image carries). The migration (the daemon task's "migrate" container, the
+# bootstrap task) reads deploy/ecs/migrate/dagster.yaml, storage only: the services' file builds
+# EcsRunLauncher, which `dagster instance migrate` would construct and which needs
+# DAGSTER_ECS_RUN_TASK_DEFINITION and ecs:DescribeTaskDefinition (issue 24 review, B1). The code
+# server and the runs never launch runs and Dagster builds the launcher only when it is used, so
+# they need no launcher variable; the bootstrap task sets DAGSTER_PG_PASSWORD itself, to the
+# password it has just created.
+run "every_container_gets_what_its_dagster_yaml_reads" {
+  command = apply
+
+  variables {
+    image_tag = "0123456789ab-20261207230000"
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for definition in [aws_ecs_task_definition.webserver, aws_ecs_task_definition.daemon, aws_ecs_task_definition.code, aws_ecs_task_definition.run, aws_ecs_task_definition.bootstrap] : [
+        for c in jsondecode(definition.container_definitions) : [
+          for name in flatten(regexall("env: ([A-Z_0-9]+)", file("${replace(one([for e in c.environment : e.value if e.name == "DAGSTER_HOME"]), local.app_dir, "..")}/dagster.yaml"))) :
+          contains(concat([for e in c.environment : e.name], [for s in c.secrets : s.name], c.name == "bootstrap" ? ["DAGSTER_PG_PASSWORD"] : [], contains(["code", "run"], c.name) ? ["DAGSTER_ECS_RUN_TASK_DEFINITION"] : []), name)
+        ]
+      ]
+    ]))
+    error_message = "a container lacks a variable its dagster.yaml reads"
+  }
+  assert {
+    condition     = [for c in concat(jsondecode(aws_ecs_task_definition.daemon.container_definitions), jsondecode(aws_ecs_task_definition.bootstrap.container_definitions)) : one([for e in c.environment : e.value if e.name == "DAGSTER_HOME"])] == ["/opt/spotify-charts/deploy/ecs/migrate", "/opt/spotify-charts/deploy/ecs", "/opt/spotify-charts/deploy/ecs/migrate"]
+    error_message = "the migration runs the storage-only instance (deploy/ecs/migrate), the daemon the services' one"
+  }
+  assert {
+    condition     = !strcontains(file("${replace(one([for e in jsondecode(aws_ecs_task_definition.daemon.container_definitions)[0].environment : e.value if e.name == "DAGSTER_HOME"]), local.app_dir, "..")}/dagster.yaml"), "run_launcher")
+    error_message = "the migration's instance has no run launcher"
+  }
+}
