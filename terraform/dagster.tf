@@ -184,7 +184,9 @@ locals {
   service_log_groups = merge(
     { for log in ["postgresql", "upgrade"] : "rds-${log}" => "/aws/rds/instance/${var.name}-instance/${log}" },
     { container-insights = "/aws/ecs/containerinsights/${var.name}/performance" },
-    local.redshift ? { for log in local.redshift_logs : "redshift-${log}" => "/aws/redshift/serverless/${var.name}/${log}" } : {},
+    # "Audit logging for Amazon Redshift Serverless": /aws/redshift/<namespace>/<log_type>; the
+    # namespace is named var.name (warehouse.tf; it depends on these groups, so no reference).
+    local.redshift ? { for log in local.redshift_logs : "redshift-${log}" => "/aws/redshift/${var.name}/${log}" } : {},
   )
 }
 

@@ -222,8 +222,18 @@ run "logs_and_permissions" {
 
   # Every log group AWS services write for the deployment is declared, expires and is encrypted.
   assert {
-    condition     = toset(values(local.service_log_groups)) == toset(["/aws/rds/instance/spotify-charts-instance/postgresql", "/aws/rds/instance/spotify-charts-instance/upgrade", "/aws/ecs/containerinsights/spotify-charts/performance", "/aws/redshift/serverless/spotify-charts/userlog", "/aws/redshift/serverless/spotify-charts/connectionlog", "/aws/redshift/serverless/spotify-charts/useractivitylog"])
+    condition     = toset(values(local.service_log_groups)) == toset(["/aws/rds/instance/spotify-charts-instance/postgresql", "/aws/rds/instance/spotify-charts-instance/upgrade", "/aws/ecs/containerinsights/spotify-charts/performance", "/aws/redshift/spotify-charts/userlog", "/aws/redshift/spotify-charts/connectionlog", "/aws/redshift/spotify-charts/useractivitylog"])
     error_message = "the services' log groups"
+  }
+  # Redshift Serverless writes to /aws/redshift/<namespace>/<log_type> (AWS, "Audit logging for
+  # Amazon Redshift Serverless"), and CloudWatch Logs may encrypt exactly those with the key.
+  assert {
+    condition     = alltrue([for log in aws_redshiftserverless_namespace.warehouse[0].log_exports : aws_cloudwatch_log_group.services["redshift-${log}"].name == "/aws/redshift/${aws_redshiftserverless_namespace.warehouse[0].namespace_name}/${log}"])
+    error_message = "Redshift's log groups must be named after its namespace as AWS names them"
+  }
+  assert {
+    condition     = contains(one([for s in data.aws_iam_policy_document.key.statement : one(s.condition).values if s.sid == "CloudWatchLogsEncryptsTheProjectsLogGroups"]), "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/redshift/spotify-charts/connectionlog")
+    error_message = "the key lets CloudWatch Logs encrypt Redshift's groups"
   }
   assert {
     condition     = alltrue([for group in concat(values(aws_cloudwatch_log_group.services), values(aws_cloudwatch_log_group.dagster)) : group.retention_in_days == 365 && group.kms_key_id == aws_kms_key.data.arn])
