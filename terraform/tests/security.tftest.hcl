@@ -36,6 +36,33 @@ override_resource {
   values = { arn = "arn:aws:iam::123456789012:role/spotify-charts-bootstrap-execution" }
 }
 
+# Each policy document renders a json of its own (the mock gives them all one), so that "this role
+# carries that document" can fail when two policies are swapped.
+override_data {
+  target = data.aws_iam_policy_document.tasks_assume
+  values = { json = "{\"Version\":\"2012-10-17\",\"Id\":\"tasks_assume\",\"Statement\":[]}" }
+}
+override_data {
+  target = data.aws_iam_policy_document.dagster
+  values = { json = "{\"Version\":\"2012-10-17\",\"Id\":\"dagster\",\"Statement\":[]}" }
+}
+override_data {
+  target = data.aws_iam_policy_document.pipeline
+  values = { json = "{\"Version\":\"2012-10-17\",\"Id\":\"pipeline\",\"Statement\":[]}" }
+}
+override_data {
+  target = data.aws_iam_policy_document.bootstrap
+  values = { json = "{\"Version\":\"2012-10-17\",\"Id\":\"bootstrap\",\"Statement\":[]}" }
+}
+override_data {
+  target = data.aws_iam_policy_document.execution
+  values = { json = "{\"Version\":\"2012-10-17\",\"Id\":\"execution\",\"Statement\":[]}" }
+}
+override_data {
+  target = data.aws_iam_policy_document.bootstrap_execution
+  values = { json = "{\"Version\":\"2012-10-17\",\"Id\":\"bootstrap_execution\",\"Statement\":[]}" }
+}
+
 run "the_bucket_is_private_encrypted_versioned_and_tls_only" {
   command = apply
 
@@ -141,7 +168,11 @@ run "each_task_reads_exactly_its_secrets_with_its_roles" {
   }
   assert {
     condition     = alltrue([for role in [aws_iam_role.dagster, aws_iam_role.pipeline, aws_iam_role.bootstrap, aws_iam_role.execution, aws_iam_role.bootstrap_execution] : role.assume_role_policy == data.aws_iam_policy_document.tasks_assume.json])
-    error_message = "every task role trusts ECS tasks (of this account)"
+    error_message = "every task role trusts the tasks_assume document"
+  }
+  assert {
+    condition     = one(data.aws_iam_policy_document.tasks_assume.statement).actions == toset(["sts:AssumeRole"]) && [for p in one(data.aws_iam_policy_document.tasks_assume.statement).principals : [p.type, p.identifiers]] == [["Service", toset(["ecs-tasks.amazonaws.com"])]] && [for c in one(data.aws_iam_policy_document.tasks_assume.statement).condition : [c.test, c.variable, c.values]] == [["StringEquals", "aws:SourceAccount", tolist(["123456789012"])]]
+    error_message = "tasks_assume trusts ECS tasks of this account alone"
   }
   assert {
     condition     = [for policy in [aws_iam_role_policy.dagster, aws_iam_role_policy.pipeline, aws_iam_role_policy.bootstrap, aws_iam_role_policy.execution, aws_iam_role_policy.bootstrap_execution] : policy.policy] == [data.aws_iam_policy_document.dagster.json, data.aws_iam_policy_document.pipeline.json, data.aws_iam_policy_document.bootstrap.json, data.aws_iam_policy_document.execution.json, data.aws_iam_policy_document.bootstrap_execution.json]
