@@ -448,7 +448,7 @@ data "aws_iam_policy_document" "dagster" {
   }
   statement {
     sid       = "EcsExecWritesItsLog"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
     resources = ["${aws_cloudwatch_log_group.dagster["exec"].arn}:*"]
   }
 }
@@ -658,6 +658,8 @@ resource "aws_ecs_service" "webserver" {
   launch_type            = "FARGATE"
   enable_execute_command = true # SSM port forwarding to the UI (docs/aws.md)
   propagate_tags         = "SERVICE"
+  # The load balancer's health checks count only once the webserver has loaded the workspace.
+  health_check_grace_period_seconds = 180
 
   network_configuration {
     subnets          = local.private_subnet_ids
@@ -673,7 +675,8 @@ resource "aws_ecs_service" "webserver" {
     enable   = true
     rollback = true
   }
-  depends_on = [aws_lb_listener.webserver]
+  # The listener that attaches the target group (the HTTP one only redirects).
+  depends_on = [aws_lb_listener.webserver_https]
 }
 
 # One daemon at a time: a deployment stops the old one before starting the new.

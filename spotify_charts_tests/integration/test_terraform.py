@@ -164,6 +164,11 @@ def test_the_images_logs_and_network_are_locked_down(tf):
     assert resources["aws_lb.webserver"]["internal"] == "${!local.public_ui}"
     https = resources["aws_lb_listener.webserver_https"]
     assert https["protocol"] == "HTTPS" and https["default_action"][0]["type"] == "authenticate-cognito"
+    # The webserver's service waits for the listener that attaches its target group (ECS refuses
+    # a target group no listener uses); the HTTP listener only redirects. terraform test cannot
+    # see depends_on.
+    assert resources["aws_lb_listener.webserver"]["default_action"][0]["type"] == "redirect"
+    assert resources["aws_ecs_service.webserver"]["depends_on"] == ["${aws_lb_listener.webserver_https}"]
     assert resources["aws_vpc_endpoint.s3"]["vpc_endpoint_type"] == "Gateway"
     assert tf["locals"]["interface_endpoint_services"].count("ecr.api") == 1
 

@@ -159,6 +159,10 @@ run "the_services" {
     error_message = "with an image tag every service runs one task"
   }
   assert {
+    condition     = aws_ecs_service.webserver.health_check_grace_period_seconds >= 120
+    error_message = "the webserver gets time to start before the load balancer's checks count"
+  }
+  assert {
     condition     = alltrue([for definition in [aws_ecs_task_definition.webserver, aws_ecs_task_definition.daemon, aws_ecs_task_definition.code, aws_ecs_task_definition.run] : alltrue([for c in jsondecode(definition.container_definitions) : c.image == "123456789012.dkr.ecr.eu-west-1.amazonaws.com/spotify-charts:0123456789ab-20261207230000"])])
     error_message = "every container runs the pushed tag"
   }
@@ -242,7 +246,7 @@ run "logs_and_permissions" {
 
   # ECS Exec's session log: the webserver's task role may write it.
   assert {
-    condition     = contains([for s in data.aws_iam_policy_document.dagster.statement : s.sid if contains(s.actions, "logs:PutLogEvents") && contains(s.actions, "logs:CreateLogStream") && contains(s.resources, "${aws_cloudwatch_log_group.dagster["exec"].arn}:*")], "EcsExecWritesItsLog")
+    condition     = contains([for s in data.aws_iam_policy_document.dagster.statement : s.sid if contains(s.actions, "logs:PutLogEvents") && contains(s.actions, "logs:CreateLogStream") && contains(s.actions, "logs:DescribeLogStreams") && contains(s.resources, "${aws_cloudwatch_log_group.dagster["exec"].arn}:*")], "EcsExecWritesItsLog")
     error_message = "the dagster role must write the ECS Exec log group"
   }
   assert {

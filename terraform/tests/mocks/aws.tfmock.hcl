@@ -49,9 +49,9 @@ mock_data "aws_vpc" {
   }
 }
 
-mock_data "aws_route_tables" {
+mock_data "aws_route_table" {
   defaults = {
-    ids = ["rtb-00000000000000001", "rtb-00000000000000002"]
+    id = "rtb-00000000000000001"
   }
 }
 
