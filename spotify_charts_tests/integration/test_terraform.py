@@ -184,3 +184,15 @@ def test_the_example_settings_are_variables_and_set_every_required_one(tf):
     required = {name for name, body in tf["variable"].items() if "default" not in body}
     assert required == {"bucket_name", "webserver_domain_name", "webserver_certificate_arn", "cognito_domain_prefix"}
     assert required <= set_
+
+
+def test_the_files_terraform_mentions_exist_and_the_state_secret_is_told_as_it_is():
+    """A comment or README naming a file of terraform/ names one that exists; the Cognito client
+    secret is in the state in both UI modes (not only the public one)."""
+    texts = {path.name: path.read_text() for path in [*TERRAFORM.glob("*.tf"), TERRAFORM / "README.md"]}
+    for name, text in texts.items():
+        for mentioned in set(re.findall(r"\b([a-z_]+\.(?:tf|hcl\.example))\b", text)):
+            assert (TERRAFORM / mentioned).exists(), f"{name} names {mentioned}, which does not exist"
+    readme = " ".join(texts["README.md"].split())
+    assert "Cognito app client's secret" in readme and "in both UI modes" in readme
+    assert "exception is opt-in" not in readme
