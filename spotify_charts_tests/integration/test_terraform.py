@@ -196,3 +196,13 @@ def test_the_files_terraform_mentions_exist_and_the_state_secret_is_told_as_it_i
     readme = " ".join(texts["README.md"].split())
     assert "Cognito app client's secret" in readme and "in both UI modes" in readme
     assert "exception is opt-in" not in readme
+
+
+def test_a_bare_destroy_stops_at_rds_before_the_redshift_namespace(tf):
+    """Terraform destroys what a resource depends on only after the resource itself: the RDS
+    instance (deletion protection with data_protection) depends on the namespace, so a bare
+    `terraform destroy` with protection on fails there and never deletes the namespace, which
+    the provider can neither protect nor snapshot. terraform test cannot see depends_on."""
+    instance = tf["resource"]["aws_db_instance.instance"]
+    assert instance["deletion_protection"] == "${var.data_protection}"
+    assert "${aws_redshiftserverless_namespace.warehouse}" in instance["depends_on"]

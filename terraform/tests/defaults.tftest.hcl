@@ -22,7 +22,7 @@ run "before_the_first_push_nothing_runs" {
     error_message = "with no image_tag every service must run zero tasks"
   }
   assert {
-    condition     = output.services_running == false
+    condition     = output.services_running == false && output.image_tag == ""
     error_message = "services_running must say the services are stopped"
   }
 }
@@ -157,6 +157,11 @@ run "the_services" {
   assert {
     condition     = aws_ecs_service.webserver.desired_count == 1 && aws_ecs_service.daemon.desired_count == 1 && aws_ecs_service.code.desired_count == 1
     error_message = "with an image tag every service runs one task"
+  }
+  # `make terraform_deploy` from a clone without terraform/.image-tag keeps this tag (review M2).
+  assert {
+    condition     = output.image_tag == "0123456789ab-20261207230000"
+    error_message = "the applied stack tells which tag it runs"
   }
   assert {
     condition     = aws_ecs_service.webserver.health_check_grace_period_seconds >= 120
