@@ -6,9 +6,10 @@
 # deploy/workspace.yaml, so the code location is "spotify_charts" everywhere. Before every daemon
 # start (a deployment, the restart after `make aws-bootstrap`) a "migrate" container upgrades
 # Dagster's schema (with deploy/ecs/migrate/dagster.yaml, storage only); the daemon waits for it
-# to succeed. A one-off bootstrap task creates the
-# database users. Until an image is pushed (image_tag null) every service runs zero tasks. Two task roles: "dagster" (webserver and daemon: start, watch and stop runs, read
-# step logs) and "pipeline" (code server and runs, main.tf); one execution role pulls the image,
+# to succeed. A one-off bootstrap task creates the database users. Until an image is pushed
+# (image_tag null) every service runs zero tasks. Task roles: "dagster" (the daemon: start, watch
+# and stop runs, read step logs), "webserver" (the same less starting runs) and "pipeline" (code
+# server and runs, main.tf); one execution role pulls the image,
 # writes the logs and reads exactly the secrets the task definitions inject.
 
 locals {
@@ -338,12 +339,12 @@ resource "aws_iam_role_policy" "bootstrap_execution" {
 }
 
 ################################################################################
-# Task roles: "dagster" (webserver, daemon) and "bootstrap"; "pipeline" is in main.tf
+# Task roles: "dagster" (the daemon), "webserver" and "bootstrap"; "pipeline" is in main.tf
 ################################################################################
 
 resource "aws_iam_role" "dagster" {
   name               = "${var.name}-dagster"
-  description        = "Dagster webserver and daemon of ${var.name}: start, watch and stop run tasks, read step logs"
+  description        = "Dagster daemon of ${var.name}: start, watch and stop run tasks, read step logs"
   assume_role_policy = data.aws_iam_policy_document.tasks_assume.json
 }
 
@@ -459,6 +460,32 @@ resource "aws_iam_role_policy" "dagster" {
   policy = data.aws_iam_policy_document.dagster.json
 }
 
+# The webserver: the daemon's permissions (it describes, watches and stops runs, reads their logs;
+# ECS Exec lands in its task) less starting runs. With QueuedRunCoordinator the UI only queues a
+# run and the daemon launches it, so the webserver's role may neither run a task nor pass a role:
+# an explicit Deny, which no Allow overrides.
+resource "aws_iam_role" "webserver" {
+  name               = "${var.name}-webserver"
+  description        = "Dagster webserver of ${var.name}: watch and stop run tasks, read step logs, ECS Exec; never start one"
+  assume_role_policy = data.aws_iam_policy_document.tasks_assume.json
+}
+
+data "aws_iam_policy_document" "webserver" {
+  source_policy_documents = [data.aws_iam_policy_document.dagster.json]
+  statement {
+    sid       = "NeverStartRuns"
+    effect    = "Deny"
+    actions   = ["ecs:RunTask", "ecs:StartTask", "ecs:TagResource", "iam:PassRole"]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role_policy" "webserver" {
+  name   = "watch-runs-read-logs"
+  role   = aws_iam_role.webserver.id
+  policy = data.aws_iam_policy_document.webserver.json
+}
+
 resource "aws_iam_role" "bootstrap" {
   name               = "${var.name}-bootstrap"
   description        = "The ${var.name} bootstrap task: writes the passwords of the users it creates"
@@ -500,7 +527,7 @@ resource "aws_ecs_task_definition" "webserver" {
   cpu                      = 512
   memory                   = 1024
   execution_role_arn       = aws_iam_role.execution.arn
-  task_role_arn            = aws_iam_role.dagster.arn
+  task_role_arn            = aws_iam_role.webserver.arn
   runtime_platform {
     operating_system_family = "LINUX"
     cpu_architecture        = var.cpu_architecture
