@@ -117,9 +117,10 @@ TF_PLUGIN_DIR ?= $(patsubst %/registry.terraform.io,%,$(firstword $(wildcard /op
 TF_PLUGIN_FLAG = $(if $(TF_PLUGIN_DIR),-plugin-dir=$(TF_PLUGIN_DIR))
 # The image tag `make push` builds, pushes and applies: computed once per make invocation.
 TAG := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo nogit)-$(shell date -u +%Y%m%d%H%M%S)
-# The tag last pushed, which every later terraform_deploy keeps (git-ignored).
+# The tag last pushed, which every later terraform_deploy keeps (git-ignored); from a clone without
+# it, the tag the applied stack runs (output image_tag), so a deploy never stops the services.
 TAG_FILE := terraform/.image-tag
-TF_VARS = -var-file=$(abspath $(TFVARS)) $$(test -s $(TAG_FILE) && echo "-var image_tag=$$(cat $(TAG_FILE))")
+TF_VARS = -var-file=$(abspath $(TFVARS)) $$(tag=$$(cat $(TAG_FILE) 2>/dev/null || $(TF_OUT) image_tag 2>/dev/null || true); test -n "$$tag" && echo "-var image_tag=$$tag")
 AWS_REGION_OF_STACK = $$($(TF_OUT) region)
 
 terraform_deploy:
@@ -130,19 +131,23 @@ terraform_deploy:
 	$(TF) apply deploy.tfplan
 	@rm -f terraform/deploy.tfplan
 	@echo; echo "Dagster UI: $$($(TF_OUT) webserver_url)"
-	@test "$$($(TF_OUT) services_running)" = true || echo "Next: make aws-secrets, make push (the image; the services start), make aws-bootstrap (database users)."
+	@test "$$($(TF_OUT) services_running)" = true || echo "Next: make aws-secrets, then make push (the image; the services start, and the first push runs make aws-bootstrap: the database users)."
 
+# The first push starts the services, which cannot log in before the bootstrap task has created
+# the database users: it runs aws-bootstrap right after.
 push:
 	@test -f $(TFVARS) || { echo "needs $(TFVARS)"; exit 1; }
 	@set -e; region=$(AWS_REGION_OF_STACK); repo=$$($(TF_OUT) ecr_repository_url); \
-	arch=$$($(TF) output -raw cpu_architecture); \
+	before=$$($(TF_OUT) services_running); arch=$$($(TF) output -raw cpu_architecture); \
 	aws ecr get-login-password --region $$region | docker login --username AWS --password-stdin $${repo%%/*}; \
 	docker build --platform linux/$$( [ "$$arch" = ARM64 ] && echo arm64 || echo amd64) -t $$repo:$(TAG) .; \
-	docker push $$repo:$(TAG)
-	@echo $(TAG) > $(TAG_FILE)
-	# New task definitions with the new tag; ECS replaces the services' tasks.
-	$(TF) apply $(TF_VARS)
-	@echo "Deployed image tag $(TAG) (kept in $(TAG_FILE) for the next terraform_deploy)."
+	docker push $$repo:$(TAG); \
+	echo $(TAG) > $(TAG_FILE); \
+	echo "New task definitions with the tag $(TAG); ECS replaces the services' tasks."; \
+	$(TF) apply $(TF_VARS); \
+	echo "Deployed image tag $(TAG) (kept in $(TAG_FILE) for the next terraform_deploy)."; \
+	if [ "$$before" != true ]; then \
+	  echo "First image: creating the database users (make aws-bootstrap)"; $(MAKE) --no-print-directory aws-bootstrap; fi
 
 aws-secrets: $(INSTALLED)
 	$(WITH_ENV) $(TF) output -json | AWS_REGION=$(AWS_REGION_OF_STACK) $(PY) -m spotify_charts.cli.aws secrets --outputs -
@@ -168,25 +173,34 @@ aws-ui:
 	  --parameters '{"portNumber":["3000"],"localPortNumber":["3000"]}'
 
 # Refuses while the applied configuration protects the data (data_protection, docs/aws.md,
-# Teardown); otherwise snapshots the Redshift namespace (Terraform cannot: the provider deletes it
-# without one), then destroys everything.
+# Teardown); otherwise snapshots the RDS instance (Dagster's history, and the warehouse with
+# warehouse = "postgres") and the Redshift namespace (the provider deletes it without one), takes
+# the KMS key that encrypts those snapshots out of Terraform's hands (a destroy would schedule its
+# deletion and leave them unreadable), then destroys everything else.
 terraform_destroy:
 	@test -f $(TFVARS) || { echo "needs $(TFVARS)"; exit 1; }
 	@set -e; protected=$$($(TF_OUT) data_protection); \
 	test "$$protected" = false || { echo "refused: data_protection is on in the applied stack; set data_protection = false in $(TFVARS), run make terraform_deploy, then this again (docs/aws.md, Teardown)"; exit 1; }; \
+	region=$(AWS_REGION_OF_STACK); stamp=$$(date -u +%Y%m%d%H%M%S); \
+	instance=$$($(TF_OUT) rds_instance); aws rds create-db-snapshot --region $$region --db-instance-identifier $$instance --db-snapshot-identifier $$instance-final-$$stamp >/dev/null; \
+	aws rds wait db-snapshot-available --region $$region --db-snapshot-identifier $$instance-final-$$stamp; \
+	echo "RDS snapshot $$instance-final-$$stamp kept until you delete it"; \
 	if [ "$$($(TF_OUT) warehouse)" = redshift ]; then \
-	  region=$(AWS_REGION_OF_STACK); namespace=$$($(TF_OUT) redshift_namespace); snapshot=$$namespace-final-$$(date -u +%Y%m%d%H%M%S); \
+	  namespace=$$($(TF_OUT) redshift_namespace); snapshot=$$namespace-final-$$stamp; \
 	  aws redshift-serverless create-snapshot --region $$region --namespace-name $$namespace --snapshot-name $$snapshot --retention-period 35 >/dev/null; \
 	  until [ "$$(aws redshift-serverless get-snapshot --region $$region --snapshot-name $$snapshot --query snapshot.status --output text)" = AVAILABLE ]; do sleep 15; done; \
-	  echo "Redshift snapshot $$snapshot kept for 35 days"; fi
+	  echo "Redshift snapshot $$snapshot kept for 35 days"; fi; \
+	key=$$($(TF_OUT) kms_key_arn); $(TF) state rm aws_kms_key.data >/dev/null; \
+	echo "KMS key $$key kept (it decrypts the snapshots; USD 1 a month): once they are deleted, aws kms schedule-key-deletion --region $$region --key-id $$key"
 	$(TF) destroy $(TF_VARS)
 	@rm -f $(TAG_FILE)
 
 # A live run against a deployed stack (docs/aws.md); never part of `make test`.
+AWS_OUTPUTS ?= $(CURDIR)/.aws-outputs.json
 test-aws: $(MANIFEST)
-	@$(TF) output -json > .aws-outputs.json 2>/dev/null || echo '' > .aws-outputs.json
+	@$(TF) output -json > $(AWS_OUTPUTS) 2>/dev/null || echo '' > $(AWS_OUTPUTS)
 	region=$$($(TF_OUT) region 2>/dev/null || true); \
-	env $${region:+AWS_REGION=$$region} AWS_STACK_OUTPUTS=$(CURDIR)/.aws-outputs.json $(PY) -m pytest -q -rs -p no:cacheprovider spotify_charts_live_tests
+	env $${region:+AWS_REGION=$$region} AWS_STACK_OUTPUTS=$(AWS_OUTPUTS) $(PY) -m pytest -q -rs -p no:cacheprovider spotify_charts_live_tests
 
 clean:
 	rm -rf $(VENV) $(CHECKOV) dbt/target dbt/logs $(DAGSTER_HOME)

@@ -155,7 +155,8 @@ resource "aws_cognito_user_pool_domain" "ui" {
 }
 
 # The load balancer needs a client secret; Cognito generates it and it is stored in the state
-# (it is an attribute of this resource): keep the state in the encrypted backend (backend.tf).
+# (it is an attribute of this resource), in both modes: keep the state in the encrypted S3 backend
+# (versions.tf, backend.hcl.example).
 resource "aws_cognito_user_pool_client" "ui" {
   name                                 = "${var.name}-load-balancer"
   user_pool_id                         = aws_cognito_user_pool.ui.id

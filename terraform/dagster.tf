@@ -5,9 +5,11 @@
 # image's roles as compose does (spotify_charts/cli/stack.py): they find the code server through
 # deploy/workspace.yaml, so the code location is "spotify_charts" everywhere. Before every daemon
 # start (a deployment, the restart after `make aws-bootstrap`) a "migrate" container upgrades
-# Dagster's schema; the daemon waits for it to succeed. A one-off bootstrap task creates the
-# database users. Until an image is pushed (image_tag null) every service runs zero tasks. Two task roles: "dagster" (webserver and daemon: start, watch and stop runs, read
-# step logs) and "pipeline" (code server and runs, main.tf); one execution role pulls the image,
+# Dagster's schema (with deploy/ecs/migrate/dagster.yaml, storage only); the daemon waits for it
+# to succeed. A one-off bootstrap task creates the database users. Until an image is pushed
+# (image_tag null) every service runs zero tasks. Task roles: "dagster" (the daemon: start, watch
+# and stop runs, read step logs), "webserver" (the same less starting runs) and "pipeline" (code
+# server and runs, main.tf); one execution role pulls the image,
 # writes the logs and reads exactly the secrets the task definitions inject.
 
 locals {
@@ -40,6 +42,13 @@ locals {
     PGSSLMODE     = "verify-full"
     PGSSLROOTCERT = local.rds_ca_bundle
   }
+  # The schema migration (the daemon task's "migrate" container, the bootstrap task) reads
+  # deploy/ecs/migrate/dagster.yaml: the same storage, and no run launcher, whose EcsRunLauncher
+  # would need DAGSTER_ECS_RUN_TASK_DEFINITION and ecs:DescribeTaskDefinition just to print the
+  # instance's description (`dagster instance migrate` does).
+  migrate_environment = merge(local.instance_environment, { DAGSTER_HOME = "${local.dagster_home}/migrate" })
+  # The webserver and the daemon build the run launcher (deploy/ecs/dagster.yaml).
+  launcher_environment = merge(local.instance_environment, { DAGSTER_ECS_RUN_TASK_DEFINITION = aws_ecs_task_definition.run.arn })
   instance_secrets = {
     DAGSTER_PG_PASSWORD = "${aws_secretsmanager_secret.this["dagster_user"].arn}:password::"
   }
@@ -176,7 +185,9 @@ locals {
   service_log_groups = merge(
     { for log in ["postgresql", "upgrade"] : "rds-${log}" => "/aws/rds/instance/${var.name}-instance/${log}" },
     { container-insights = "/aws/ecs/containerinsights/${var.name}/performance" },
-    local.redshift ? { for log in local.redshift_logs : "redshift-${log}" => "/aws/redshift/serverless/${var.name}/${log}" } : {},
+    # "Audit logging for Amazon Redshift Serverless": /aws/redshift/<namespace>/<log_type>; the
+    # namespace is named var.name (warehouse.tf; it depends on these groups, so no reference).
+    local.redshift ? { for log in local.redshift_logs : "redshift-${log}" => "/aws/redshift/${var.name}/${log}" } : {},
   )
 }
 
@@ -328,12 +339,12 @@ resource "aws_iam_role_policy" "bootstrap_execution" {
 }
 
 ################################################################################
-# Task roles: "dagster" (webserver, daemon) and "bootstrap"; "pipeline" is in main.tf
+# Task roles: "dagster" (the daemon), "webserver" and "bootstrap"; "pipeline" is in main.tf
 ################################################################################
 
 resource "aws_iam_role" "dagster" {
   name               = "${var.name}-dagster"
-  description        = "Dagster webserver and daemon of ${var.name}: start, watch and stop run tasks, read step logs"
+  description        = "Dagster daemon of ${var.name}: start, watch and stop run tasks, read step logs"
   assume_role_policy = data.aws_iam_policy_document.tasks_assume.json
 }
 
@@ -438,7 +449,7 @@ data "aws_iam_policy_document" "dagster" {
   }
   statement {
     sid       = "EcsExecWritesItsLog"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
     resources = ["${aws_cloudwatch_log_group.dagster["exec"].arn}:*"]
   }
 }
@@ -447,6 +458,32 @@ resource "aws_iam_role_policy" "dagster" {
   name   = "launch-runs-read-logs"
   role   = aws_iam_role.dagster.id
   policy = data.aws_iam_policy_document.dagster.json
+}
+
+# The webserver: the daemon's permissions (it describes, watches and stops runs, reads their logs;
+# ECS Exec lands in its task) less starting runs. With QueuedRunCoordinator the UI only queues a
+# run and the daemon launches it, so the webserver's role may neither run a task nor pass a role:
+# an explicit Deny, which no Allow overrides.
+resource "aws_iam_role" "webserver" {
+  name               = "${var.name}-webserver"
+  description        = "Dagster webserver of ${var.name}: watch and stop run tasks, read step logs, ECS Exec; never start one"
+  assume_role_policy = data.aws_iam_policy_document.tasks_assume.json
+}
+
+data "aws_iam_policy_document" "webserver" {
+  source_policy_documents = [data.aws_iam_policy_document.dagster.json]
+  statement {
+    sid       = "NeverStartRuns"
+    effect    = "Deny"
+    actions   = ["ecs:RunTask", "ecs:StartTask", "ecs:TagResource", "iam:PassRole"]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role_policy" "webserver" {
+  name   = "watch-runs-read-logs"
+  role   = aws_iam_role.webserver.id
+  policy = data.aws_iam_policy_document.webserver.json
 }
 
 resource "aws_iam_role" "bootstrap" {
@@ -490,7 +527,7 @@ resource "aws_ecs_task_definition" "webserver" {
   cpu                      = 512
   memory                   = 1024
   execution_role_arn       = aws_iam_role.execution.arn
-  task_role_arn            = aws_iam_role.dagster.arn
+  task_role_arn            = aws_iam_role.webserver.arn
   runtime_platform {
     operating_system_family = "LINUX"
     cpu_architecture        = var.cpu_architecture
@@ -503,7 +540,7 @@ resource "aws_ecs_task_definition" "webserver" {
     command                = ["webserver", "--port", tostring(local.ui_port)]
     healthCheck            = local.health_check["webserver"]
     portMappings           = [{ containerPort = local.ui_port, protocol = "tcp" }]
-    environment            = [for k, v in merge(local.instance_environment, { DAGSTER_ECS_RUN_TASK_DEFINITION = aws_ecs_task_definition.run.arn }) : { name = k, value = v }]
+    environment            = [for k, v in local.launcher_environment : { name = k, value = v }]
     secrets                = [for k, v in local.instance_secrets : { name = k, valueFrom = v }]
     logConfiguration       = local.log_configuration["webserver"]
   }])
@@ -528,7 +565,7 @@ resource "aws_ecs_task_definition" "daemon" {
       image            = local.image
       essential        = false
       command          = ["migrate"]
-      environment      = [for k, v in local.instance_environment : { name = k, value = v }]
+      environment      = [for k, v in local.migrate_environment : { name = k, value = v }]
       secrets          = [for k, v in local.instance_secrets : { name = k, valueFrom = v }]
       logConfiguration = local.log_configuration["migrate"]
     },
@@ -539,7 +576,7 @@ resource "aws_ecs_task_definition" "daemon" {
       command          = ["daemon"]
       dependsOn        = [{ containerName = "migrate", condition = "SUCCESS" }]
       healthCheck      = local.health_check["daemon"]
-      environment      = [for k, v in merge(local.instance_environment, { DAGSTER_ECS_RUN_TASK_DEFINITION = aws_ecs_task_definition.run.arn }) : { name = k, value = v }]
+      environment      = [for k, v in local.launcher_environment : { name = k, value = v }]
       secrets          = [for k, v in local.instance_secrets : { name = k, valueFrom = v }]
       logConfiguration = local.log_configuration["daemon"]
     },
@@ -630,7 +667,7 @@ resource "aws_ecs_task_definition" "bootstrap" {
         "--warehouse-database", local.postgres_warehouse, "--warehouse-user", local.postgres_user,
       ],
     )
-    environment      = [for k, v in local.instance_environment : { name = k, value = v }] # the instance it migrates
+    environment      = [for k, v in local.migrate_environment : { name = k, value = v }] # the instance it migrates
     secrets          = [for k, v in local.bootstrap_secrets : { name = k, valueFrom = v }]
     logConfiguration = local.log_configuration["bootstrap"]
   }])
@@ -648,6 +685,8 @@ resource "aws_ecs_service" "webserver" {
   launch_type            = "FARGATE"
   enable_execute_command = true # SSM port forwarding to the UI (docs/aws.md)
   propagate_tags         = "SERVICE"
+  # The load balancer's health checks count only once the webserver has loaded the workspace.
+  health_check_grace_period_seconds = 180
 
   network_configuration {
     subnets          = local.private_subnet_ids
@@ -663,7 +702,8 @@ resource "aws_ecs_service" "webserver" {
     enable   = true
     rollback = true
   }
-  depends_on = [aws_lb_listener.webserver]
+  # The listener that attaches the target group (the HTTP one only redirects).
+  depends_on = [aws_lb_listener.webserver_https]
 }
 
 # One daemon at a time: a deployment stops the old one before starting the new.

@@ -13,7 +13,7 @@ cognito_domain_prefix     = "my-org-dagster" # globally unique
 
 # data_protection = false    # only before a deliberate `make terraform_destroy`
 # vpc_id = "vpc-..."; private_subnet_ids = ["subnet-a", "subnet-b", "subnet-c"]   # an existing VPC
-# s3_gateway_endpoint = false   # when that VPC's route tables already have an S3 gateway endpoint
+# s3_gateway_endpoint = true    # only if those subnets' route tables have no S3 gateway endpoint yet
 # allowed_cidrs = ["10.8.0.0/16"]   # a VPN that may reach the internal load balancer
 # webserver_access = "public"; allowed_cidrs = ["0.0.0.0/0"]; public_subnet_ids = [...] (with vpc_id)
 # redshift_base_capacity = 4   # RPUs: 4, or a multiple of 8

@@ -92,7 +92,11 @@ resource "aws_db_instance" "instance" {
   performance_insights_enabled        = true
   performance_insights_kms_key_id     = aws_kms_key.data.arn
 
-  depends_on = [aws_cloudwatch_log_group.services] # its log groups, with retention and the key
+  # Its log groups (retention, the key) before it writes; and the Redshift namespace: Terraform
+  # destroys a resource's dependencies only after it, so a bare `terraform destroy` with
+  # data_protection on stops at this instance's deletion protection before it reaches the
+  # namespace (whose deletion the provider cannot protect or snapshot).
+  depends_on = [aws_cloudwatch_log_group.services, aws_redshiftserverless_namespace.warehouse]
 }
 
 # RDS rotates its managed admin secret every 7 days unless told otherwise; only the bootstrap task

@@ -26,7 +26,10 @@ locals {
   vpc_cidr                = local.create_vpc ? aws_vpc.this[0].cidr_block : data.aws_vpc.given[0].cidr_block
   private_subnet_ids      = local.create_vpc ? aws_subnet.private[*].id : var.private_subnet_ids
   public_subnet_ids       = local.create_vpc ? aws_subnet.public[*].id : var.public_subnet_ids
-  private_route_table_ids = local.create_vpc ? [aws_route_table.private[0].id] : data.aws_route_tables.given[0].ids
+  private_route_table_ids = local.create_vpc ? [aws_route_table.private[0].id] : distinct([for subnet in var.private_subnet_ids : data.aws_route_table.given[subnet].id])
+  # With the module's VPC the endpoint is its own; a VPC of yours usually has one already (a route
+  # table takes one gateway endpoint per service), so there it is created only when asked for.
+  s3_gateway_endpoint = coalesce(var.s3_gateway_endpoint, local.create_vpc)
 }
 
 data "aws_vpc" "given" {
@@ -34,9 +37,11 @@ data "aws_vpc" "given" {
   id    = var.vpc_id
 }
 
-data "aws_route_tables" "given" {
-  count  = local.create_vpc ? 0 : 1
-  vpc_id = var.vpc_id
+# The route tables of the given private subnets (each needs an explicit association), not every
+# table of the VPC: the S3 endpoint goes where the stack's tasks and Redshift route, nowhere else.
+data "aws_route_table" "given" {
+  for_each  = local.create_vpc ? toset([]) : toset(var.private_subnet_ids)
+  subnet_id = each.key
 }
 
 resource "aws_vpc" "this" {
@@ -256,10 +261,10 @@ resource "aws_vpc_security_group_egress_rule" "redshift_to_s3" {
 # optionally, the interface endpoints Fargate and the daemon need without NAT
 ################################################################################
 
-# A route table takes one gateway endpoint per service: in a VPC of your own that already has one
-# for S3, set s3_gateway_endpoint = false.
+# A route table takes one gateway endpoint per service: in a VPC of your own it is created only
+# with s3_gateway_endpoint = true (the subnets' route tables must not have one yet).
 resource "aws_vpc_endpoint" "s3" {
-  count             = var.s3_gateway_endpoint ? 1 : 0
+  count             = local.s3_gateway_endpoint ? 1 : 0
   vpc_id            = local.vpc_id
   service_name      = "com.amazonaws.${local.region}.s3"
   vpc_endpoint_type = "Gateway"

@@ -91,3 +91,18 @@ output "cpu_architecture" {
   description = "The CPU architecture `make push` builds the image for."
   value       = var.cpu_architecture
 }
+
+output "image_tag" {
+  description = "The image tag the services run (empty before the first `make push`); `make terraform_deploy` keeps it when terraform/.image-tag is absent (a fresh clone)."
+  value       = var.image_tag == null ? "" : var.image_tag
+}
+
+output "rds_instance" {
+  description = "Identifier of the RDS instance (`make terraform_destroy` snapshots it)."
+  value       = aws_db_instance.instance.identifier
+}
+
+output "kms_key_arn" {
+  description = "The project's KMS key; `make terraform_destroy` keeps it (it decrypts the final snapshots) and says how to delete it later."
+  value       = aws_kms_key.data.arn
+}

@@ -142,9 +142,9 @@ variable "excluded_zone_ids" {
 }
 
 variable "s3_gateway_endpoint" {
-  description = "Create the S3 gateway endpoint on the private route tables (Redshift COPY and image layers use it). A route table takes one per service: set false when your own VPC's route tables already have one."
+  description = "Create the S3 gateway endpoint on the private subnets' route tables (Redshift COPY and image layers use it). null (default): with the module's own VPC only. With vpc_id, true when those route tables have none yet (a route table takes one per service)."
   type        = bool
-  default     = true
+  default     = null
 }
 
 variable "vpc_cidr" {

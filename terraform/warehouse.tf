@@ -111,6 +111,9 @@ resource "aws_redshiftserverless_workgroup" "warehouse" {
   subnet_ids           = local.private_subnet_ids
   security_group_ids   = [aws_security_group.from_tasks["redshift"].id]
 
+  # The provider reads back every parameter, also those not set here, so a plan may show a change
+  # to config_parameter after each apply (terraform-provider-aws#33916; docs/aws.md). Not
+  # ignored: that would hide a real change to require_ssl too.
   config_parameter {
     parameter_key   = "require_ssl"
     parameter_value = "true"

@@ -223,9 +223,10 @@ def bootstrap_postgres_user(
 
 
 def migrate_dagster_storage(password: str, env: Mapping[str, str]) -> None:
-    """Create or upgrade Dagster's tables in the instance of $DAGSTER_HOME (deploy/ecs/dagster.yaml
-    on ECS) as Dagster's own user, whose new password goes to the child's environment only.
-    CalledProcessError when the migration fails (its output says why)."""
+    """Create or upgrade Dagster's tables in the instance of $DAGSTER_HOME (on ECS
+    deploy/ecs/migrate/dagster.yaml: the services' storage, no run launcher) as Dagster's own
+    user, whose new password goes to the child's environment only. CalledProcessError when the
+    migration fails (its output says why)."""
     command = [sys.executable, "-m", "spotify_charts.cli.stack", "migrate"]
     subprocess.run(command, env={**env, "DAGSTER_PG_PASSWORD": password}, check=True, timeout=600)
 

@@ -164,7 +164,10 @@ def test_the_secrets_command_writes_the_spotify_credentials_and_never_prints_the
 def test_the_bootstrap_creates_dagsters_tables_as_dagsters_user(postgres_server, tmp_path):
     """`bootstrap --migrate-dagster` (the ECS bootstrap task): after creating Dagster's user, the
     image's `migrate` role creates Dagster's tables with that user's new password, so the tables
-    are its own and the services find a current schema at their first start."""
+    are its own and the services find a current schema at their first start. It runs the instance
+    the bootstrap task and the daemon task's "migrate" container get (deploy/ecs/migrate, with only
+    the environment Terraform gives them: no DAGSTER_ECS_RUN_TASK_DEFINITION, no ECS), which keeps
+    the services' storage."""
     import yaml
 
     from spotify_charts_tests.support.helpers import REPO
@@ -176,10 +179,12 @@ def test_the_bootstrap_creates_dagsters_tables_as_dagsters_user(postgres_server,
     aws.bootstrap_postgres_user(
         admin(postgres_server, database), user, database, lambda u, p: stored.append(p), schemas=False
     )
-    # The ECS instance's storage, as in the image (this server has no TLS).
-    storage = yaml.safe_load((REPO / "deploy" / "ecs" / "dagster.yaml").read_text())["storage"]
-    storage["postgres"]["postgres_db"]["params"] = {"sslmode": "disable"}
-    (tmp_path / "dagster.yaml").write_text(yaml.safe_dump({"storage": storage}))
+    services = yaml.safe_load((REPO / "deploy" / "ecs" / "dagster.yaml").read_text())
+    config = yaml.safe_load((REPO / "deploy" / "ecs" / "migrate" / "dagster.yaml").read_text())
+    assert config["storage"] == services["storage"], "the migration must upgrade the services' storage"
+    # The shipped file as it is, but for TLS: this server has none.
+    config["storage"]["postgres"]["postgres_db"]["params"] = {"sslmode": "disable"}
+    (tmp_path / "dagster.yaml").write_text(yaml.safe_dump(config))
     env = {
         "PATH": "/usr/bin:/bin",
         "DAGSTER_HOME": str(tmp_path),
@@ -187,6 +192,9 @@ def test_the_bootstrap_creates_dagsters_tables_as_dagsters_user(postgres_server,
         "DAGSTER_PG_PORT": str(postgres_server.port),
         "DAGSTER_PG_DB": database,
         "DAGSTER_PG_USER": user,
+        # As on Fargate, whose agent sets both; no AWS call is made.
+        "AWS_REGION": "eu-west-1",
+        "AWS_DEFAULT_REGION": "eu-west-1",
     }
     aws.migrate_dagster_storage(stored[-1], env)
 

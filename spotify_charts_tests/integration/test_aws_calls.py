@@ -264,7 +264,7 @@ def test_the_dagster_role_allows_what_ecs_run_launcher_calls(tf, ecs_deployment,
     """A real EcsRunLauncher, configured by deploy/ecs/dagster.yaml with the environment Terraform
     gives the daemon, launches a run of the project's code location as a Fargate task sized by the
     run's tags, checks on it and terminates it, all against moto. Every call it makes is allowed by
-    the webserver's and daemon's task role ("dagster")."""
+    the daemon's task role ("dagster"; the webserver's has the same less starting runs)."""
     import dagster as dg
     from dagster._core.launcher import LaunchRunContext
     from dagster._core.test_utils import create_run_for_test, in_process_test_workspace

@@ -22,7 +22,7 @@ run "before_the_first_push_nothing_runs" {
     error_message = "with no image_tag every service must run zero tasks"
   }
   assert {
-    condition     = output.services_running == false
+    condition     = output.services_running == false && output.image_tag == ""
     error_message = "services_running must say the services are stopped"
   }
 }
@@ -158,6 +158,15 @@ run "the_services" {
     condition     = aws_ecs_service.webserver.desired_count == 1 && aws_ecs_service.daemon.desired_count == 1 && aws_ecs_service.code.desired_count == 1
     error_message = "with an image tag every service runs one task"
   }
+  # `make terraform_deploy` from a clone without terraform/.image-tag keeps this tag (review M2).
+  assert {
+    condition     = output.image_tag == "0123456789ab-20261207230000"
+    error_message = "the applied stack tells which tag it runs"
+  }
+  assert {
+    condition     = aws_ecs_service.webserver.health_check_grace_period_seconds >= 120
+    error_message = "the webserver gets time to start before the load balancer's checks count"
+  }
   assert {
     condition     = alltrue([for definition in [aws_ecs_task_definition.webserver, aws_ecs_task_definition.daemon, aws_ecs_task_definition.code, aws_ecs_task_definition.run] : alltrue([for c in jsondecode(definition.container_definitions) : c.image == "123456789012.dkr.ecr.eu-west-1.amazonaws.com/spotify-charts:0123456789ab-20261207230000"])])
     error_message = "every container runs the pushed tag"
@@ -222,8 +231,18 @@ run "logs_and_permissions" {
 
   # Every log group AWS services write for the deployment is declared, expires and is encrypted.
   assert {
-    condition     = toset(values(local.service_log_groups)) == toset(["/aws/rds/instance/spotify-charts-instance/postgresql", "/aws/rds/instance/spotify-charts-instance/upgrade", "/aws/ecs/containerinsights/spotify-charts/performance", "/aws/redshift/serverless/spotify-charts/userlog", "/aws/redshift/serverless/spotify-charts/connectionlog", "/aws/redshift/serverless/spotify-charts/useractivitylog"])
+    condition     = toset(values(local.service_log_groups)) == toset(["/aws/rds/instance/spotify-charts-instance/postgresql", "/aws/rds/instance/spotify-charts-instance/upgrade", "/aws/ecs/containerinsights/spotify-charts/performance", "/aws/redshift/spotify-charts/userlog", "/aws/redshift/spotify-charts/connectionlog", "/aws/redshift/spotify-charts/useractivitylog"])
     error_message = "the services' log groups"
+  }
+  # Redshift Serverless writes to /aws/redshift/<namespace>/<log_type> (AWS, "Audit logging for
+  # Amazon Redshift Serverless"), and CloudWatch Logs may encrypt exactly those with the key.
+  assert {
+    condition     = alltrue([for log in aws_redshiftserverless_namespace.warehouse[0].log_exports : aws_cloudwatch_log_group.services["redshift-${log}"].name == "/aws/redshift/${aws_redshiftserverless_namespace.warehouse[0].namespace_name}/${log}"])
+    error_message = "Redshift's log groups must be named after its namespace as AWS names them"
+  }
+  assert {
+    condition     = contains(one([for s in data.aws_iam_policy_document.key.statement : one(s.condition).values if s.sid == "CloudWatchLogsEncryptsTheProjectsLogGroups"]), "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/redshift/spotify-charts/connectionlog")
+    error_message = "the key lets CloudWatch Logs encrypt Redshift's groups"
   }
   assert {
     condition     = alltrue([for group in concat(values(aws_cloudwatch_log_group.services), values(aws_cloudwatch_log_group.dagster)) : group.retention_in_days == 365 && group.kms_key_id == aws_kms_key.data.arn])
@@ -232,7 +251,7 @@ run "logs_and_permissions" {
 
   # ECS Exec's session log: the webserver's task role may write it.
   assert {
-    condition     = contains([for s in data.aws_iam_policy_document.dagster.statement : s.sid if contains(s.actions, "logs:PutLogEvents") && contains(s.actions, "logs:CreateLogStream") && contains(s.resources, "${aws_cloudwatch_log_group.dagster["exec"].arn}:*")], "EcsExecWritesItsLog")
+    condition     = contains([for s in data.aws_iam_policy_document.dagster.statement : s.sid if contains(s.actions, "logs:PutLogEvents") && contains(s.actions, "logs:CreateLogStream") && contains(s.actions, "logs:DescribeLogStreams") && contains(s.resources, "${aws_cloudwatch_log_group.dagster["exec"].arn}:*")], "EcsExecWritesItsLog")
     error_message = "the dagster role must write the ECS Exec log group"
   }
   assert {
@@ -281,5 +300,41 @@ run "zones_with_letters_that_skip" {
   assert {
     condition     = aws_subnet.private[*].availability_zone == ["ap-northeast-1a", "ap-northeast-1c", "ap-northeast-1d"]
     error_message = "the subnets must be in the zones AWS lists"
+  }
+}
+
+# Each container gets every variable the dagster.yaml of its DAGSTER_HOME reads (the file in this
+# repository the image carries). The migration (the daemon task's "migrate" container, the
+# bootstrap task) reads deploy/ecs/migrate/dagster.yaml, storage only: the services' file builds
+# EcsRunLauncher, which `dagster instance migrate` would construct and which needs
+# DAGSTER_ECS_RUN_TASK_DEFINITION and ecs:DescribeTaskDefinition (issue 24 review, B1). The code
+# server and the runs never launch runs and Dagster builds the launcher only when it is used, so
+# they need no launcher variable; the bootstrap task sets DAGSTER_PG_PASSWORD itself, to the
+# password it has just created.
+run "every_container_gets_what_its_dagster_yaml_reads" {
+  command = apply
+
+  variables {
+    image_tag = "0123456789ab-20261207230000"
+  }
+
+  assert {
+    condition = alltrue(flatten([
+      for definition in [aws_ecs_task_definition.webserver, aws_ecs_task_definition.daemon, aws_ecs_task_definition.code, aws_ecs_task_definition.run, aws_ecs_task_definition.bootstrap] : [
+        for c in jsondecode(definition.container_definitions) : [
+          for name in flatten(regexall("env: ([A-Z_0-9]+)", file("${replace(one([for e in c.environment : e.value if e.name == "DAGSTER_HOME"]), local.app_dir, "..")}/dagster.yaml"))) :
+          contains(concat([for e in c.environment : e.name], [for s in c.secrets : s.name], c.name == "bootstrap" ? ["DAGSTER_PG_PASSWORD"] : [], contains(["code", "run"], c.name) ? ["DAGSTER_ECS_RUN_TASK_DEFINITION"] : []), name)
+        ]
+      ]
+    ]))
+    error_message = "a container lacks a variable its dagster.yaml reads"
+  }
+  assert {
+    condition     = [for c in concat(jsondecode(aws_ecs_task_definition.daemon.container_definitions), jsondecode(aws_ecs_task_definition.bootstrap.container_definitions)) : one([for e in c.environment : e.value if e.name == "DAGSTER_HOME"])] == ["/opt/spotify-charts/deploy/ecs/migrate", "/opt/spotify-charts/deploy/ecs", "/opt/spotify-charts/deploy/ecs/migrate"]
+    error_message = "the migration runs the storage-only instance (deploy/ecs/migrate), the daemon the services' one"
+  }
+  assert {
+    condition     = !strcontains(file("${replace(one([for e in jsondecode(aws_ecs_task_definition.daemon.container_definitions)[0].environment : e.value if e.name == "DAGSTER_HOME"]), local.app_dir, "..")}/dagster.yaml"), "run_launcher")
+    error_message = "the migration's instance has no run launcher"
   }
 }

@@ -20,6 +20,10 @@ override_resource {
   values = { arn = "arn:aws:iam::123456789012:role/spotify-charts-dagster" }
 }
 override_resource {
+  target = aws_iam_role.webserver
+  values = { arn = "arn:aws:iam::123456789012:role/spotify-charts-webserver" }
+}
+override_resource {
   target = aws_iam_role.pipeline
   values = { arn = "arn:aws:iam::123456789012:role/spotify-charts-pipeline" }
 }
@@ -34,6 +38,37 @@ override_resource {
 override_resource {
   target = aws_iam_role.bootstrap_execution
   values = { arn = "arn:aws:iam::123456789012:role/spotify-charts-bootstrap-execution" }
+}
+
+# Each policy document renders a json of its own (the mock gives them all one), so that "this role
+# carries that document" can fail when two policies are swapped.
+override_data {
+  target = data.aws_iam_policy_document.tasks_assume
+  values = { json = "{\"Version\":\"2012-10-17\",\"Id\":\"tasks_assume\",\"Statement\":[]}" }
+}
+override_data {
+  target = data.aws_iam_policy_document.dagster
+  values = { json = "{\"Version\":\"2012-10-17\",\"Id\":\"dagster\",\"Statement\":[]}" }
+}
+override_data {
+  target = data.aws_iam_policy_document.webserver
+  values = { json = "{\"Version\":\"2012-10-17\",\"Id\":\"webserver\",\"Statement\":[]}" }
+}
+override_data {
+  target = data.aws_iam_policy_document.pipeline
+  values = { json = "{\"Version\":\"2012-10-17\",\"Id\":\"pipeline\",\"Statement\":[]}" }
+}
+override_data {
+  target = data.aws_iam_policy_document.bootstrap
+  values = { json = "{\"Version\":\"2012-10-17\",\"Id\":\"bootstrap\",\"Statement\":[]}" }
+}
+override_data {
+  target = data.aws_iam_policy_document.execution
+  values = { json = "{\"Version\":\"2012-10-17\",\"Id\":\"execution\",\"Statement\":[]}" }
+}
+override_data {
+  target = data.aws_iam_policy_document.bootstrap_execution
+  values = { json = "{\"Version\":\"2012-10-17\",\"Id\":\"bootstrap_execution\",\"Statement\":[]}" }
 }
 
 run "the_bucket_is_private_encrypted_versioned_and_tls_only" {
@@ -134,14 +169,28 @@ run "each_task_reads_exactly_its_secrets_with_its_roles" {
     error_message = "the bootstrap task writes the two users' secrets and no other"
   }
 
-  # Task roles: the webserver and daemon launch runs; the code server and runs are the pipeline.
+  # Task roles: the daemon launches runs, the webserver only watches them; the code server and runs are the pipeline.
   assert {
-    condition     = [aws_ecs_task_definition.webserver.task_role_arn, aws_ecs_task_definition.daemon.task_role_arn, aws_ecs_task_definition.code.task_role_arn, aws_ecs_task_definition.run.task_role_arn, aws_ecs_task_definition.bootstrap.task_role_arn] == [aws_iam_role.dagster.arn, aws_iam_role.dagster.arn, aws_iam_role.pipeline.arn, aws_iam_role.pipeline.arn, aws_iam_role.bootstrap.arn]
+    condition     = [aws_ecs_task_definition.webserver.task_role_arn, aws_ecs_task_definition.daemon.task_role_arn, aws_ecs_task_definition.code.task_role_arn, aws_ecs_task_definition.run.task_role_arn, aws_ecs_task_definition.bootstrap.task_role_arn] == [aws_iam_role.webserver.arn, aws_iam_role.dagster.arn, aws_iam_role.pipeline.arn, aws_iam_role.pipeline.arn, aws_iam_role.bootstrap.arn]
     error_message = "each task runs with its role"
   }
+  # Only the daemon launches runs (QueuedRunCoordinator): the webserver's role has the daemon's
+  # permissions less starting a task or passing a role (review S4).
   assert {
-    condition     = alltrue([for role in [aws_iam_role.dagster, aws_iam_role.pipeline, aws_iam_role.bootstrap, aws_iam_role.execution, aws_iam_role.bootstrap_execution] : role.assume_role_policy == data.aws_iam_policy_document.tasks_assume.json])
-    error_message = "every task role trusts ECS tasks (of this account)"
+    condition     = aws_iam_role_policy.webserver.role == aws_iam_role.webserver.id && aws_iam_role_policy.webserver.policy == data.aws_iam_policy_document.webserver.json && data.aws_iam_policy_document.webserver.source_policy_documents == tolist([data.aws_iam_policy_document.dagster.json])
+    error_message = "the webserver's role carries the daemon's policy and its own restriction"
+  }
+  assert {
+    condition     = [for s in data.aws_iam_policy_document.webserver.statement : [s.effect, s.actions, s.resources]] == [["Deny", toset(["ecs:RunTask", "ecs:StartTask", "ecs:TagResource", "iam:PassRole"]), toset(["*"])]]
+    error_message = "the webserver's role may never start a task or pass a role"
+  }
+  assert {
+    condition     = alltrue([for role in [aws_iam_role.dagster, aws_iam_role.webserver, aws_iam_role.pipeline, aws_iam_role.bootstrap, aws_iam_role.execution, aws_iam_role.bootstrap_execution] : role.assume_role_policy == data.aws_iam_policy_document.tasks_assume.json])
+    error_message = "every task role trusts the tasks_assume document"
+  }
+  assert {
+    condition     = one(data.aws_iam_policy_document.tasks_assume.statement).actions == toset(["sts:AssumeRole"]) && [for p in one(data.aws_iam_policy_document.tasks_assume.statement).principals : [p.type, p.identifiers]] == [["Service", toset(["ecs-tasks.amazonaws.com"])]] && [for c in one(data.aws_iam_policy_document.tasks_assume.statement).condition : [c.test, c.variable, c.values]] == [["StringEquals", "aws:SourceAccount", tolist(["123456789012"])]]
+    error_message = "tasks_assume trusts ECS tasks of this account alone"
   }
   assert {
     condition     = [for policy in [aws_iam_role_policy.dagster, aws_iam_role_policy.pipeline, aws_iam_role_policy.bootstrap, aws_iam_role_policy.execution, aws_iam_role_policy.bootstrap_execution] : policy.policy] == [data.aws_iam_policy_document.dagster.json, data.aws_iam_policy_document.pipeline.json, data.aws_iam_policy_document.bootstrap.json, data.aws_iam_policy_document.execution.json, data.aws_iam_policy_document.bootstrap_execution.json]

@@ -96,7 +96,8 @@ run "postgres_public_own_vpc_endpoints_unprotected" {
   }
 }
 
-run "redshift_in_your_vpc_with_the_module_s_s3_endpoint" {
+# Your VPC: by default no second S3 gateway endpoint (its route tables usually have one).
+run "redshift_in_your_vpc" {
   command = apply
 
   variables {
@@ -105,8 +106,28 @@ run "redshift_in_your_vpc_with_the_module_s_s3_endpoint" {
   }
 
   assert {
-    condition     = toset(aws_vpc_endpoint.s3[0].route_table_ids) == toset(["rtb-00000000000000001", "rtb-00000000000000002"])
-    error_message = "the S3 endpoint goes on the VPC's route tables"
+    condition     = length(aws_vpc_endpoint.s3) == 0
+    error_message = "with vpc_id the S3 endpoint is created only when asked for"
+  }
+}
+
+run "redshift_in_your_vpc_with_the_module_s_s3_endpoint" {
+  command = apply
+
+  variables {
+    vpc_id              = "vpc-0123456789abcdef0"
+    private_subnet_ids  = ["subnet-0000000000000000a", "subnet-0000000000000000b", "subnet-0000000000000000c"]
+    s3_gateway_endpoint = true
+  }
+  # Two of the subnets share a route table; the VPC has others (not looked up, not touched).
+  override_data {
+    target = data.aws_route_table.given["subnet-0000000000000000c"]
+    values = { id = "rtb-00000000000000002" }
+  }
+
+  assert {
+    condition     = aws_vpc_endpoint.s3[0].route_table_ids == toset(["rtb-00000000000000001", "rtb-00000000000000002"])
+    error_message = "the S3 endpoint goes on the route tables of the given private subnets, each once"
   }
   assert {
     condition     = toset(aws_redshiftserverless_workgroup.warehouse[0].subnet_ids) == toset(var.private_subnet_ids)

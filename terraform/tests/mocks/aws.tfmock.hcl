@@ -34,6 +34,9 @@ mock_data "aws_prefix_list" {
   }
 }
 
+# Every policy document renders this one json (the provider checks that policies are JSON): a test
+# that a role carries a given document's json must first give the documents jsons of their own
+# (security.tftest.hcl does), or it could not fail.
 mock_data "aws_iam_policy_document" {
   defaults = {
     json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
@@ -46,9 +49,9 @@ mock_data "aws_vpc" {
   }
 }
 
-mock_data "aws_route_tables" {
+mock_data "aws_route_table" {
   defaults = {
-    ids = ["rtb-00000000000000001", "rtb-00000000000000002"]
+    id = "rtb-00000000000000001"
   }
 }
 
