@@ -33,11 +33,20 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 # lanes share nothing: each has its own PostgreSQL server, instances and folders, and only this
 # lane's `dagster dev` rewrites dbt/target/manifest.json. Run alone (plain `pytest`), they are one.
 PROCESS_LANE = {"test_stack.py", "test_definitions.py", "test_dead_runs.py"}
+# The test of the Docker image and compose stack (test_docker.py) waits on builds and containers
+# for many minutes: its own group, first in the queue, so one lane starts on it at once while the
+# other takes the process group and then the main one (xdist hands a lane its next group when it
+# has at most 2 tests left; the Docker group has 4).
+DOCKER_LANE = {"test_docker.py"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.path.name not in DOCKER_LANE)  # stable: the rest keep their order
     for item in items:
-        lane = "processes" if item.path.name in PROCESS_LANE else "main"
+        if item.path.name in DOCKER_LANE:
+            lane = "docker"
+        else:
+            lane = "processes" if item.path.name in PROCESS_LANE else "main"
         item.add_marker(pytest.mark.xdist_group(lane))
 
 
