@@ -32,8 +32,9 @@ def connect(
     application_name: str = "spotify-charts",
 ):
     """A psycopg2 connection as every part of the project opens one (the warehouses, the AWS
-    bootstrap): at most 15 s to connect, named in the server's activity view, and checked against
-    `sslrootcert` when it is given."""
+    bootstrap): at most 15 s to connect, named in the server's activity view, checked against
+    `sslrootcert` when it is given, and speaking UTF-8 whatever the database's own encoding (a
+    database initialised SQL_ASCII would otherwise hand names back in a codec Python reads as ASCII)."""
     import psycopg2
 
     return psycopg2.connect(
@@ -46,6 +47,7 @@ def connect(
         **({"sslrootcert": sslrootcert} if sslrootcert else {}),
         connect_timeout=15,
         application_name=application_name,
+        client_encoding="UTF8",
     )
 
 
