@@ -76,7 +76,7 @@ class ComposeStack(ProcessStack):
             "COMPOSE_PROJECT_NAME": self.project,
             "POSTGRES_IMAGE": images["POSTGRES_IMAGE"],
         }
-        self.timings: dict[str, float] = {}
+        self.timings: dict[str, object] = {}
         self.write_env(self.password)
 
     def write_env(self, password: str) -> None:
@@ -88,7 +88,7 @@ class ComposeStack(ProcessStack):
         variables = [f"IMAGE={IMAGE}", f"WEB_PORT={self.web_port}", f"PYTHON_IMAGE={self.images['PYTHON_IMAGE']}"]
         result = self.engine.run("make", "--no-print-directory", target, *variables, cwd=self.repo, env=self.env,
                                  timeout=timeout, check=False)  # fmt: skip
-        self.timings[f"make_{target}_seconds"] = round(time.monotonic() - started, 1)
+        self.timings.setdefault(f"make_{target}_seconds", []).append(round(time.monotonic() - started, 1))
         if check and result.returncode:
             raise AssertionError(
                 f"make {target} exited {result.returncode}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
@@ -265,12 +265,15 @@ def test_a_wrong_password_after_make_down_stops_the_roles_with_one_line(stack):
             failed = stack.make("up", check=False)
             assert failed.returncode != 0, failed.stdout[-2000:]
             assert stack.inspect("migrate", "{{.State.ExitCode}}") == "3"
+            # One line (README, "Running the full stack"): the database, host, port and user, then libpq's reason.
             logged = stack.compose("logs", "--no-color", "--no-log-prefix", "migrate").stdout.strip().splitlines()
-            expected = (
-                "spotify-charts migrate: cannot reach the Dagster instance's database 'dagster' on postgres:5432 as "
-                "user 'dagster': FATAL:  password authentication failed for user \"dagster\""
+            assert len(logged) == 1, logged
+            prefix = (
+                "spotify-charts migrate: cannot reach the Dagster instance's database 'dagster' on postgres:5432 "
+                "as user 'dagster': "
             )
-            assert logged == [expected], logged
+            assert logged[0].startswith(prefix), logged
+            assert logged[0].endswith('FATAL:  password authentication failed for user "dagster"'), logged
             for role in ROLES:  # nothing after migrate was started
                 assert stack.compose("ps", "--quiet", role).stdout.strip() == "", f"{role} is running"
             everything = stack.logs_tail(lines=5000) + failed.stdout + failed.stderr
