@@ -19,7 +19,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /opt/spotify-charts
 
 # What no role runs is left out: the packages' own test suites (pandas', numpy's, pyarrow's,
-# networkx's: ~85 MB) and pyarrow's C++ headers (BENCHMARKS.md, "The image").
+# networkx's: ~80 MB) and pyarrow's C++ headers (BENCHMARKS.md, "The image and the Docker test").
 COPY requirements.lock ./
 RUN pip install --no-cache-dir --no-deps -r requirements.lock \
     && site="$(python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" \

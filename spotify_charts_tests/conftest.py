@@ -34,9 +34,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 # lane's `dagster dev` rewrites dbt/target/manifest.json. Run alone (plain `pytest`), they are one.
 PROCESS_LANE = {"test_stack.py", "test_definitions.py", "test_dead_runs.py"}
 # The test of the Docker image and compose stack (test_docker.py) waits on builds and containers
-# for many minutes: its own group, first in the queue, so one lane starts on it at once while the
-# other takes the process group and then the main one (xdist hands a lane its next group when it
-# has at most 2 tests left; the Docker group has 4).
+# for minutes: its own group, first in the queue, so one lane starts on it at once and the other on
+# the main group; the process group goes to whichever lane is nearly done first (xdist hands a lane
+# its next group when at most 2 of its tests are left; the Docker group has 4).
 DOCKER_LANE = {"test_docker.py"}
 
 

@@ -30,7 +30,8 @@ from pathlib import Path
 from spotify_charts_tests.support.helpers import REPO
 
 # Kept between runs on one machine: the own engine's data root (images, layer cache, volumes).
-CACHE = Path(os.environ.get("SPOTIFY_CHARTS_DOCKER_CACHE") or Path.home() / ".cache" / "spotify-charts" / "docker")
+# (Not a SPOTIFY_CHARTS_* variable: the suite clears those at its start, conftest.py.)
+CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "spotify-charts" / "docker"
 OFFICIAL = {"PYTHON_IMAGE": "python:3.11-slim-bookworm", "POSTGRES_IMAGE": "postgres:17-bookworm"}
 STANDIN = {
     "PYTHON_IMAGE": "spotify-charts-standin/python:3.11-bookworm",
