@@ -87,7 +87,7 @@ def _answers(env: dict[str, str]) -> bool:
 def apt_install(*packages: str) -> None:
     """Debian packages, as root (DockerUnavailable when that is not possible)."""
     if os.geteuid() != 0 or not shutil.which("apt-get"):
-        raise DockerUnavailable(f"needs {', '.join(packages)} and cannot install them (not root with apt-get)")
+        raise DockerUnavailable(f"needs {', '.join(packages)}; installing it needs root and apt-get")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages]
     for command in (["apt-get", "update", "-q"], install):
