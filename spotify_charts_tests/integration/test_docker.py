@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import secrets
+import signal
 import subprocess
 import time
 import urllib.request
 import uuid
 from pathlib import Path
 
+import psutil
 import pytest
 
 from spotify_charts.dashboard.data import CONTRACT_TABLES
@@ -220,7 +221,9 @@ def test_a_backfill_through_the_webserver_survives_a_crashed_daemon_and_a_killed
                      and stack.inspect("daemon", "{{.State.Running}}") == "true", 300)  # fmt: skip
         else:
             stack.engine.docker("kill", stack.container("daemon"))
-        assert stack.inspect("webserver", "{{.State.Running}}") == "false"
+        wait_for(
+            "the killed webserver to stop", lambda: stack.inspect("webserver", "{{.State.Running}}") == "false", 60
+        )
         stack.make("up")
         stack.wait_ready()
         state = stack.wait_backfill_done(backfill_id)
@@ -283,12 +286,15 @@ def test_a_wrong_password_after_make_down_stops_the_roles_with_one_line(stack):
 
 
 def _crash(stack: ComposeStack, service: str) -> bool:
-    """SIGKILL the container's main process from the host; False where its pid is not ours to signal
-    (an engine in another pid namespace)."""
+    """SIGKILL the container's main process from the host. False, and nothing signalled, where the
+    engine's pid of it is not that process here (an engine in a VM or another pid namespace)."""
     pid = int(stack.inspect(service, "{{.State.Pid}}"))
     try:
-        os.kill(pid, 9)
-    except (ProcessLookupError, PermissionError):
+        process = psutil.Process(pid)
+        if not any("spotify_charts.cli.stack" in part or "dagster" in part for part in process.cmdline()):
+            return False
+        process.send_signal(signal.SIGKILL)
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
         return False
     return True
 
