@@ -7,8 +7,9 @@ API with the UI's Materialize mutation, the daemon crashed and the webserver `do
 a run of it is in flight; `make down` and `make up` keep the runs, a sensor's cursor and the
 warehouse; a wrong DAGSTER_PG_PASSWORD stops the roles with one line. The engine and the base
 images come from support/docker.py (an engine that answers, else a dockerd of the test's own; the
-official base images, else stand-ins built from Debian's packages). The tests run in order on one
-stack (their own xdist lane, conftest.py); the stack is removed at the end, volumes included.
+official base images, else stand-ins built from Debian's packages). One test runs the steps in
+order on one stack, first in its lane (conftest.py); the stack is removed at the end, volumes
+included.
 """
 
 from __future__ import annotations
@@ -142,12 +143,12 @@ class ComposeStack(ProcessStack):
         self.wait_daemon(timeout=600)
 
     @contextlib.contextmanager
-    def explained(self):
-        """A failure's message ends with the services' recent logs."""
+    def explained(self, step: str):
+        """A failure's message names the step and ends with the services' recent logs."""
         try:
             yield
         except AssertionError as exc:
-            raise AssertionError(f"{exc}\n{self.logs_tail()}") from None
+            raise AssertionError(f"step '{step}': {exc}\n{self.logs_tail()}") from None
 
 
 @pytest.fixture(scope="module")
@@ -185,104 +186,111 @@ def _tear_down(stack: ComposeStack) -> None:
     TIMINGS.write_text(json.dumps(stack.timings, indent=1) + "\n")
 
 
-def test_make_up_serves_the_ui_on_the_published_port_with_non_root_roles(stack):
-    with stack.explained():
-        with urllib.request.urlopen(f"http://127.0.0.1:{stack.web_port}/server_info", timeout=30) as answer:
-            assert "dagster_webserver_version" in json.load(answer)
-        stack.wait_ready()  # the code location loaded from the code server; every daemon healthy
-        for role in ROLES:
-            uid = stack.compose("exec", "-T", role, "id", "-u").stdout.strip()
-            assert uid == "10001", f"{role} runs as uid {uid}"
-            assert stack.inspect(role, "{{.Config.User}}") == "10001"
-            assert stack.inspect(role, "{{.State.Health.Status}}") == "healthy", role
-        size = stack.engine.docker("image", "inspect", "--format", "{{.Size}}", IMAGE).stdout
-        stack.timings["image_bytes"] = int(size)
+def test_the_full_stack_in_docker_as_the_readme_tells_a_user(stack):
+    """One test, its steps in order on one stack: no scheduler can split them across lanes (and two
+    engines on one data root cannot run)."""
+    for step in (
+        _the_ui_answers_on_the_published_port_and_the_roles_are_not_root,
+        _a_backfill_through_the_webserver_survives_a_crashed_daemon_and_a_killed_webserver,
+        _make_down_and_up_keep_runs_sensor_cursors_and_the_warehouse,
+        _a_wrong_password_after_make_down_stops_the_roles_with_one_line,
+    ):
+        with stack.explained(step.__name__.strip("_").replace("_", " ")):
+            step(stack)
 
 
-def test_a_backfill_through_the_webserver_survives_a_crashed_daemon_and_a_killed_webserver(stack):
-    with stack.explained():
-        started = time.monotonic()
-        backfill_id = stack.launch_backfill(DATES[0], DATES[-1])
-        in_flight = wait_for(
-            "a run of the backfill to start",
-            lambda: [run for run in stack.runs().values()
-                     if run["tags"].get("dagster/backfill") == backfill_id and run["status"] == "STARTED"],
-            stack.backfill_timeout, interval=2, log=stack.log("daemon"),
-        )  # fmt: skip
-        restarts = int(stack.inspect("daemon", "{{.RestartCount}}"))
-        # The daemon crashes (its main process SIGKILLed, as the kernel's OOM killer would): the
-        # compose file's restart policy starts it again. `docker kill` is a stop the user asked
-        # for, to which Docker applies no restart policy: `make up` starts the webserver again.
-        crashed = _crash(stack, "daemon")
-        stack.engine.docker("kill", stack.container("webserver"))
-        if crashed:
-            wait_for("the restart policy to start the crashed daemon again",
-                     lambda: int(stack.inspect("daemon", "{{.RestartCount}}")) > restarts
-                     and stack.inspect("daemon", "{{.State.Running}}") == "true", 300)  # fmt: skip
-        else:
-            stack.engine.docker("kill", stack.container("daemon"))
-        wait_for(
-            "the killed webserver to stop", lambda: stack.inspect("webserver", "{{.State.Running}}") == "false", 60
+def _the_ui_answers_on_the_published_port_and_the_roles_are_not_root(stack: ComposeStack) -> None:
+    with urllib.request.urlopen(f"http://127.0.0.1:{stack.web_port}/server_info", timeout=30) as answer:
+        assert "dagster_webserver_version" in json.load(answer)
+    stack.wait_ready()  # the code location loaded from the code server; every daemon healthy
+    for role in ROLES:
+        uid = stack.compose("exec", "-T", role, "id", "-u").stdout.strip()
+        assert uid == "10001", f"{role} runs as uid {uid}"
+        assert stack.inspect(role, "{{.Config.User}}") == "10001"
+        assert stack.inspect(role, "{{.State.Health.Status}}") == "healthy", role
+    size = stack.engine.docker("image", "inspect", "--format", "{{.Size}}", IMAGE).stdout
+    stack.timings["image_bytes"] = int(size)
+
+
+def _a_backfill_through_the_webserver_survives_a_crashed_daemon_and_a_killed_webserver(stack: ComposeStack) -> None:
+    started = time.monotonic()
+    backfill_id = stack.launch_backfill(DATES[0], DATES[-1])
+    in_flight = wait_for(
+        "a run of the backfill to start",
+        lambda: [run for run in stack.runs().values()
+                 if run["tags"].get("dagster/backfill") == backfill_id and run["status"] == "STARTED"],
+        stack.backfill_timeout, interval=2, log=stack.log("daemon"),
+    )  # fmt: skip
+    restarts = int(stack.inspect("daemon", "{{.RestartCount}}"))
+    # The daemon crashes (its main process SIGKILLed, as the kernel's OOM killer would): the
+    # compose file's restart policy starts it again. `docker kill` is a stop the user asked
+    # for, to which Docker applies no restart policy: `make up` starts the webserver again.
+    crashed = _crash(stack, "daemon")
+    stack.engine.docker("kill", stack.container("webserver"))
+    if crashed:
+        wait_for("the restart policy to start the crashed daemon again",
+                 lambda: int(stack.inspect("daemon", "{{.RestartCount}}")) > restarts
+                 and stack.inspect("daemon", "{{.State.Running}}") == "true", 300)  # fmt: skip
+    else:
+        stack.engine.docker("kill", stack.container("daemon"))
+    wait_for("the killed webserver to stop", lambda: stack.inspect("webserver", "{{.State.Running}}") == "false", 60)
+    stack.make("up")
+    stack.wait_ready()
+    state = stack.wait_backfill_done(backfill_id)
+    stack.timings["backfill_3_dates_seconds"] = round(time.monotonic() - started, 1)
+
+    runs = [run for run in stack.runs().values() if run["tags"].get("dagster/backfill") == backfill_id]
+    assert runs and all(run["status"] == "SUCCESS" for run in runs), runs
+    assert {run["runId"] for run in state["runs"]} == {run["runId"] for run in runs}
+    for run in in_flight:  # the run in flight during the kills finished, once
+        assert any(r["runId"] == run["runId"] and r["status"] == "SUCCESS" for r in runs), run
+    ranged = [(r["tags"]["dagster/asset_partition_range_start"], r["tags"]["dagster/asset_partition_range_end"])
+              for r in runs if r["tags"].get("dagster/asset_partition_range_start")]  # fmt: skip
+    assert ranged == [(DATES[0], DATES[-1])], f"the partitioned assets ran other than once: {ranged}"
+    _check_warehouse(stack)
+
+
+def _make_down_and_up_keep_runs_sensor_cursors_and_the_warehouse(stack: ComposeStack) -> None:
+    cursor = json.dumps({"changed_ns": 1748736000000000000, "names": ["regional-global-daily-2025-06-01.csv"]})
+    stack.graphql(SET_CURSOR, {"selector": CSV_SENSOR, "cursor": cursor})
+    runs = {run_id: run["status"] for run_id, run in stack.runs().items()}
+    assert runs and set(runs.values()) == {"SUCCESS"}, runs
+    rows = stack.sql("spotify_charts", "select count(*) from marts.fct_chart_entries")
+
+    stack.make("down")
+    assert stack.compose("ps", "--all", "--quiet").stdout.strip() == "", "make down left containers"
+    stack.make("up")
+    stack.wait_ready()
+
+    assert {run_id: run["status"] for run_id, run in stack.runs().items()} == runs
+    sensor = stack.sensor()
+    assert sensor["status"] == "RUNNING" and sensor["typeSpecificData"]["lastCursor"] == cursor, sensor
+    assert stack.sql("spotify_charts", "select count(*) from marts.fct_chart_entries") == rows
+    _check_warehouse(stack)
+
+
+def _a_wrong_password_after_make_down_stops_the_roles_with_one_line(stack: ComposeStack) -> None:
+    stack.make("down")
+    stack.write_env("not-the-password-xyzzy")
+    try:
+        failed = stack.make("up", check=False)
+        assert failed.returncode != 0, failed.stdout[-2000:]
+        assert stack.inspect("migrate", "{{.State.ExitCode}}") == "3"
+        # One line (README, "Running the full stack"): the database, host, port and user, then libpq's reason.
+        logged = stack.compose("logs", "--no-color", "--no-log-prefix", "migrate").stdout.strip().splitlines()
+        assert len(logged) == 1, logged
+        prefix = (
+            "spotify-charts migrate: cannot reach the Dagster instance's database 'dagster' on postgres:5432 "
+            "as user 'dagster': "
         )
-        stack.make("up")
-        stack.wait_ready()
-        state = stack.wait_backfill_done(backfill_id)
-        stack.timings["backfill_3_dates_seconds"] = round(time.monotonic() - started, 1)
-
-        runs = [run for run in stack.runs().values() if run["tags"].get("dagster/backfill") == backfill_id]
-        assert runs and all(run["status"] == "SUCCESS" for run in runs), runs
-        assert {run["runId"] for run in state["runs"]} == {run["runId"] for run in runs}
-        for run in in_flight:  # the run in flight during the kills finished, once
-            assert any(r["runId"] == run["runId"] and r["status"] == "SUCCESS" for r in runs), run
-        ranged = [(r["tags"]["dagster/asset_partition_range_start"], r["tags"]["dagster/asset_partition_range_end"])
-                  for r in runs if r["tags"].get("dagster/asset_partition_range_start")]  # fmt: skip
-        assert ranged == [(DATES[0], DATES[-1])], f"the partitioned assets ran other than once: {ranged}"
-        _check_warehouse(stack)
-
-
-def test_make_down_and_up_keep_runs_sensor_cursors_and_the_warehouse(stack):
-    with stack.explained():
-        cursor = json.dumps({"changed_ns": 1748736000000000000, "names": ["regional-global-daily-2025-06-01.csv"]})
-        stack.graphql(SET_CURSOR, {"selector": CSV_SENSOR, "cursor": cursor})
-        runs = {run_id: run["status"] for run_id, run in stack.runs().items()}
-        assert runs and set(runs.values()) == {"SUCCESS"}, runs
-        rows = stack.sql("spotify_charts", "select count(*) from marts.fct_chart_entries")
-
-        stack.make("down")
-        assert stack.compose("ps", "--all", "--quiet").stdout.strip() == "", "make down left containers"
-        stack.make("up")
-        stack.wait_ready()
-
-        assert {run_id: run["status"] for run_id, run in stack.runs().items()} == runs
-        sensor = stack.sensor()
-        assert sensor["status"] == "RUNNING" and sensor["typeSpecificData"]["lastCursor"] == cursor, sensor
-        assert stack.sql("spotify_charts", "select count(*) from marts.fct_chart_entries") == rows
-        _check_warehouse(stack)
-
-
-def test_a_wrong_password_after_make_down_stops_the_roles_with_one_line(stack):
-    with stack.explained():
-        stack.make("down")
-        stack.write_env("not-the-password-xyzzy")
-        try:
-            failed = stack.make("up", check=False)
-            assert failed.returncode != 0, failed.stdout[-2000:]
-            assert stack.inspect("migrate", "{{.State.ExitCode}}") == "3"
-            # One line (README, "Running the full stack"): the database, host, port and user, then libpq's reason.
-            logged = stack.compose("logs", "--no-color", "--no-log-prefix", "migrate").stdout.strip().splitlines()
-            assert len(logged) == 1, logged
-            prefix = (
-                "spotify-charts migrate: cannot reach the Dagster instance's database 'dagster' on postgres:5432 "
-                "as user 'dagster': "
-            )
-            assert logged[0].startswith(prefix), logged
-            assert logged[0].endswith('FATAL:  password authentication failed for user "dagster"'), logged
-            for role in ROLES:  # nothing after migrate was started
-                assert stack.compose("ps", "--quiet", role).stdout.strip() == "", f"{role} is running"
-            everything = stack.logs_tail(lines=5000) + failed.stdout + failed.stderr
-            assert "not-the-password-xyzzy" not in everything and stack.password not in everything
-        finally:
-            stack.write_env(stack.password)
+        assert logged[0].startswith(prefix), logged
+        assert logged[0].endswith('FATAL:  password authentication failed for user "dagster"'), logged
+        for role in ROLES:  # nothing after migrate was started
+            assert stack.compose("ps", "--quiet", role).stdout.strip() == "", f"{role} is running"
+        everything = stack.logs_tail(lines=5000) + failed.stdout + failed.stderr
+        assert "not-the-password-xyzzy" not in everything and stack.password not in everything
+    finally:
+        stack.write_env(stack.password)
 
 
 def _crash(stack: ComposeStack, service: str) -> bool:
