@@ -151,7 +151,7 @@ def docker_engine(work: Path) -> Iterator[Engine]:
 
 def remove_leftovers(engine: Engine) -> None:
     """Containers and volumes of test projects an interrupted run left in this engine's data root
-    (their restart policy would start them again with the engine)."""
+    (their restart policy would start them again with the engine), and untagged images."""
     label = '{{.Label "com.docker.compose.project"}}'
     containers = engine.docker("ps", "-a", "--format", "{{.ID}} " + label).stdout.split("\n")
     stale = [line.split()[0] for line in containers if line.split()[1:2] and line.split()[1].startswith(PROJECT_PREFIX)]
@@ -161,6 +161,8 @@ def remove_leftovers(engine: Engine) -> None:
     stale = [line.split()[0] for line in volumes if line.split()[1:2] and line.split()[1].startswith(PROJECT_PREFIX)]
     if stale:
         engine.docker("volume", "rm", "--force", *stale)
+    # Earlier builds' images, untagged by the next `make build` (the layers still in use stay).
+    engine.docker("image", "prune", "--force")
 
 
 def base_images(engine: Engine) -> dict[str, str]:
