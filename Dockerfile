@@ -6,8 +6,10 @@
 # The instance is deploy/dagster.yaml (PostgreSQL, from DAGSTER_PG_* variables); the webserver and
 # daemon load the code from the code server (deploy/workspace.yaml). Only what the pipeline needs
 # to run is installed (requirements.lock; no test or lint tools); the dbt manifest is built here.
-# Checked statically (hadolint); no Docker engine runs where this project is built.
-FROM python:3.11-slim-bookworm
+# The base is the official image; PYTHON_IMAGE names another with Python 3.11 at /usr/local/bin
+# (`make build PYTHON_IMAGE=...`; deploy/standin/build.sh makes one from Debian's packages).
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+FROM ${PYTHON_IMAGE}
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -16,8 +18,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /opt/spotify-charts
 
+# What no role runs is left out: the packages' own test suites (pandas', numpy's, pyarrow's,
+# networkx's: ~80 MB) and pyarrow's C++ headers (BENCHMARKS.md, "The image and the Docker test").
 COPY requirements.lock ./
-RUN pip install --no-cache-dir --no-deps -r requirements.lock
+RUN pip install --no-cache-dir --no-deps -r requirements.lock \
+    && site="$(python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" \
+    && rm -rf "$site/pandas/tests" "$site/pyarrow/tests" "$site/pyarrow/include" \
+    && find "$site/numpy" "$site/networkx" -depth -type d -name tests -exec rm -rf {} +
 
 COPY pyproject.toml README.md ./
 COPY spotify_charts ./spotify_charts

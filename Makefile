@@ -89,8 +89,10 @@ dev: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 
 # The full stack with Docker (README, "Running the full stack"): one image, PostgreSQL, the code
 # server, the webserver and the daemon; compose.yaml reads .env (DAGSTER_PG_PASSWORD is required).
+# PYTHON_IMAGE (a build argument) and POSTGRES_IMAGE (compose.yaml) replace the official base
+# images, from the command line or .env: deploy/standin/build.sh makes both from Debian's packages.
 build:
-	docker build -t $(IMAGE) .
+	docker build $(if $(PYTHON_IMAGE),--build-arg PYTHON_IMAGE=$(PYTHON_IMAGE)) -t $(IMAGE) .
 
 up:
 	@docker compose version >/dev/null 2>&1 || { echo "make up needs Docker with the compose plugin"; exit 1; }

@@ -33,9 +33,17 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 # lanes share nothing: each has its own PostgreSQL server, instances and folders, and only this
 # lane's `dagster dev` rewrites dbt/target/manifest.json. Run alone (plain `pytest`), they are one.
 PROCESS_LANE = {"test_stack.py", "test_definitions.py", "test_dead_runs.py"}
+# The test of the Docker image and compose stack (test_docker.py) waits on builds and containers
+# for minutes: it goes first, so one lane starts on it at once while the other takes the rest
+# (xdist tops a lane up only when at most 2 of its tests are left). It is one test, so no scheduler
+# splits it: with pytest 9.2 and pytest-xdist 3.8 the groups below do not reach the scheduler
+# (xdist writes the group into `item._nodeid`, which pytest 9 no longer reads), so tests are
+# handed out one by one, as with `--dist load`.
+DOCKER_LANE = {"test_docker.py"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.path.name not in DOCKER_LANE)  # stable: the rest keep their order
     for item in items:
         lane = "processes" if item.path.name in PROCESS_LANE else "main"
         item.add_marker(pytest.mark.xdist_group(lane))

@@ -35,9 +35,11 @@ def connect(
     application_name: str = "spotify-charts",
 ):
     """A psycopg2 connection as every part of the project opens one (the warehouses, the AWS
-    bootstrap): at most 15 s to connect, named in the server's activity view, and checked against
-    `sslrootcert` when it is given. Without `sslmode` libpq's own applies: $PGSSLMODE (the ECS
-    tasks set verify-full and $PGSSLROOTCERT) or "prefer"."""
+    bootstrap): at most 15 s to connect, named in the server's activity view, checked against
+    `sslrootcert` when it is given, and speaking UTF-8 whatever the database's own encoding (a
+    database initialised SQL_ASCII would otherwise hand names back in a codec Python reads as ASCII).
+    Without `sslmode` libpq's own applies: $PGSSLMODE (the ECS tasks set verify-full and
+    $PGSSLROOTCERT) or "prefer"."""
     import psycopg2
 
     return psycopg2.connect(
@@ -50,6 +52,7 @@ def connect(
         **({"sslrootcert": sslrootcert} if sslrootcert else {}),
         connect_timeout=15,
         application_name=application_name,
+        client_encoding="UTF8",
     )
 
 

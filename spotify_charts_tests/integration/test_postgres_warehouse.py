@@ -18,6 +18,7 @@ from spotify_charts.sources.sample import SampleSource
 from spotify_charts.storage.local import LocalFileStore
 from spotify_charts.warehouses.duckdb import DuckDBWarehouse
 from spotify_charts_tests.support.helpers import RANGE, all_assets, fail_while_producing_batches
+from spotify_charts_tests.support.postgres import running_postgres
 
 ALIASES = ["regional-global-daily", "regional-ee-daily"]
 DATES = [dt.date(2025, 6, 1) + dt.timedelta(days=i) for i in range(4)]
@@ -54,6 +55,21 @@ def test_a_load_gives_duckdbs_rows_and_a_reload_replaces_them(raw, postgres_db, 
     load_staging(raw, postgres, ["regional-ee-daily"], DATES[1:2], "sample")  # a narrower scope
     assert plain(postgres.query(ENTRIES)) == plain(duck.query(ENTRIES))
     assert postgres.table_names("staging") == {"chart_entries", "chart_entry_artists"}
+
+
+def test_names_come_back_as_written_from_a_database_that_is_not_utf8(raw, tmp_path):
+    """A server initialised SQL_ASCII (its clients' encoding by default too): the warehouse's
+    connection speaks UTF-8, so non-ASCII artist names load and read back unchanged."""
+    with running_postgres(tmp_path / "ascii", encoding="SQL_ASCII") as server:
+        warehouse = server.warehouse()
+        assert warehouse.query("show server_encoding") == [{"server_encoding": "SQL_ASCII"}]
+        duck = DuckDBWarehouse(tmp_path / "w.duckdb")
+        for each in (warehouse, duck):
+            load_staging(raw, each, ALIASES, DATES, "sample")
+        artists = warehouse.query(ARTISTS)
+        assert any(not row["artist_name"].isascii() for row in artists)  # the case that used to fail
+        assert plain(artists) == plain(duck.query(ARTISTS))
+        assert plain(warehouse.query(ENTRIES)) == plain(duck.query(ENTRIES))
 
 
 def test_a_failure_during_the_load_leaves_the_previous_rows(raw, postgres_db):

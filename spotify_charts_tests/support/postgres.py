@@ -100,8 +100,9 @@ def _run(command: list[str], **kwargs) -> None:
 
 
 @contextlib.contextmanager
-def running_postgres(workdir: Path) -> Iterator[PostgresServer]:
-    """Initialise a cluster under `workdir`, start it on 127.0.0.1, stop it on exit."""
+def running_postgres(workdir: Path, encoding: str = "UTF8") -> Iterator[PostgresServer]:
+    """Initialise a cluster under `workdir` (its databases' default `encoding`), start it on
+    127.0.0.1, stop it on exit."""
     workdir.mkdir(parents=True, exist_ok=True)
     data = workdir / "pgdata"
     run_as = _as_server_user()
@@ -121,7 +122,8 @@ def running_postgres(workdir: Path) -> Iterator[PostgresServer]:
             "-U", USER,
             f"--pwfile={pwfile.name}",
             "--auth=scram-sha-256",
-            "--encoding=UTF8",
+            f"--encoding={encoding}",
+            *([] if encoding == "UTF8" else ["--no-locale"]),  # a UTF-8 locale would not match
             "--no-sync",
         ],
         **run_as,

@@ -91,6 +91,13 @@ def test_dockerfile_builds_one_non_root_image_without_test_tools():
     assert "cp deploy/dagster.yaml" in dockerfile
 
 
+def test_the_official_base_images_stay_the_defaults():
+    """The Debian-built stand-ins (deploy/standin) are chosen by PYTHON_IMAGE / POSTGRES_IMAGE only."""
+    dockerfile = (REPO / "Dockerfile").read_text()
+    assert re.search(r"^ARG PYTHON_IMAGE=python:3\.11-slim-bookworm\nFROM \$\{PYTHON_IMAGE\}$", dockerfile, re.M)
+    assert COMPOSE["services"]["postgres"]["image"] == "${POSTGRES_IMAGE:-postgres:17-bookworm}"
+
+
 def test_instance_settings_are_read_from_the_production_file(tmp_path):
     (tmp_path / "dagster.yaml").write_text((REPO / "deploy" / "dagster.yaml").read_text())
     env = {"DAGSTER_PG_HOST": "db", "DAGSTER_PG_PORT": "5433", "DAGSTER_PG_USER": "u", "DAGSTER_PG_PASSWORD": "s3cret",
