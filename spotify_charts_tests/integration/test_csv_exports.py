@@ -416,7 +416,7 @@ def test_the_csv_source_waits_for_a_file_still_being_written(tmp_path, monkeypat
     from spotify_charts.ingest import fetch_snapshots
     from spotify_charts.storage.local import LocalFileStore
 
-    monkeypatch.setattr(csv_export, "SETTLE_SECONDS", 2.0)
+    monkeypatch.setattr(csv_export, "SETTLE_SECONDS", 5.0)  # (the append below comes well within it, even under load)
     whole = sample_as_csv("regional-global-daily", DAY)
     lines = whole.splitlines(keepends=True)
     path = write(tmp_path / "csv", NAME, "".join(lines[:26]))  # the header and 25 rows
