@@ -165,7 +165,7 @@ class ChartWriter:
             for key in sorted((self.late_keys | set(open_keys)) & self.stored):
                 data = self.store.read(snapshot_key(*key))
                 count = len(orjson.loads(zlib.decompress(data, wbits=31))["entries"])
-                self.tally(*key, count, len(data), -1)
+                self.tally(count, len(data), -1)
                 self.stored.discard(key)
                 if self.restore(key):
                     self.report.charts_kept.append(label(key))
@@ -244,17 +244,14 @@ class ChartWriter:
                 # (merged with late rows: the part stored first must not stay on its own)
                 self.reject(key, kept=self.restore(key) if key in self.previous else False)
                 continue
-            self.tally(*key, count, size, +1)
+            self.tally(count, size, +1)
 
-    def tally(self, alias: str, day: dt.date, count: int, size: int, sign: int) -> None:
+    def tally(self, count: int, size: int, sign: int) -> None:
+        """A chart stored (+1) or taken back (-1); its dates and regions come from `stored` at the end."""
         report = self.report
         report.charts_stored += sign
         report.entries_stored += sign * count
         report.bytes_stored += sign * size
-        if sign > 0:
-            report.regions.add(alias.split("-")[1])
-            report.first_date = min(report.first_date or day, day)
-            report.last_date = max(report.last_date or day, day)
 
     def reject(self, key: Key, kept: bool = False) -> None:
         """The chart is not stored; `kept`: the snapshot stored before this import stays."""
@@ -308,7 +305,7 @@ class ChartWriter:
         if was_stored:  # a part was stored before the rest came: merge with it
             data = self.store.read(location)
             entries = orjson.loads(zlib.decompress(data, wbits=31))["entries"]
-            self.tally(alias, day, len(entries), len(data), -1)  # counted again when stored again
+            self.tally(len(entries), len(data), -1)  # counted again when stored again
             self.stored.discard(key)
         ranks = {entry_rank(entry) for entry in entries}
         lines = [min(p[1] for p in pieces), max(p[2] for p in pieces)]
